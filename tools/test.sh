@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The README's test command: every test, as CI runs it.
+#   1. Release build, all tests
+#   2. Debug build with AddressSanitizer + UBSan, all tests
+#   3. the GGUF reader fuzzer for 60 s (clang, libFuzzer)
+#   4. clang-format check
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="$(nproc)"
+step() { printf '\n== %s\n' "$*"; }
+
+step "format check"
+tools/format.sh --check
+
+step "release build + tests"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$jobs"
+ctest --test-dir build --output-on-failure -j"$jobs"
+
+step "asan/ubsan build + tests"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=Debug -DMA_SANITIZE=ON >/dev/null
+cmake --build build/asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir build/asan --output-on-failure -j"$jobs"
+
+step "fuzz the GGUF reader (${MA_FUZZ_SECONDS:-60} s)"
+tools/fuzz.sh "${MA_FUZZ_SECONDS:-60}"
+
+step "all tests passed"
