@@ -176,4 +176,6 @@ void register_info(CLI::App& app) {
   });
 }
 
+static const CommandRegistration kRegisterInfo(register_info);
+
 }  // namespace ma::cli
