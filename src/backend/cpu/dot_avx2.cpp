@@ -1,0 +1,185 @@
+// AVX2 + FMA + F16C dot products. This file alone is compiled with those
+// instruction sets (see CMakeLists.txt); it is only called after a run-time
+// CPU check, so the binary still runs on older x86 and other CPUs.
+#include "backend/cpu/dot_kernels.h"
+
+#if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include "core/fp16.h"
+#include "quant/blocks.h"
+
+namespace ma::cpu {
+namespace {
+
+inline float hsum(__m256 v) {
+  __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+  lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+  return _mm_cvtss_f32(lo);
+}
+
+// Sum of 32 signed x signed byte products as 8 int32 lanes converted to float.
+inline __m256 mul_sum_i8(__m256i a, __m256i b) {
+  const __m256i abs_a = _mm256_sign_epi8(a, a);
+  const __m256i b_signed = _mm256_sign_epi8(b, a);
+  const __m256i pairs = _mm256_maddubs_epi16(abs_a, b_signed);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+// Unsigned a (0..127) x signed b.
+inline __m256 mul_sum_u8_i8(__m256i a, __m256i b) {
+  const __m256i pairs = _mm256_maddubs_epi16(a, b);
+  return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
+// 32 nibbles of a Q4 block as bytes 0..15, element order (low nibbles first).
+inline __m256i unpack_nibbles(const uint8_t* qs) {
+  const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(qs));
+  const __m128i mask = _mm_set1_epi8(0x0f);
+  const __m128i lo = _mm_and_si128(raw, mask);
+  const __m128i hi = _mm_and_si128(_mm_srli_epi16(raw, 4), mask);
+  return _mm256_set_m128i(hi, lo);
+}
+
+inline float half(uint16_t h) {
+  return _cvtsh_ss(h);
+}
+
+float dot_f32(const float* w, const float* x, int64_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  __m256 a2 = _mm256_setzero_ps(), a3 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+    a1 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8), _mm256_loadu_ps(x + i + 8), a1);
+    a2 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 16), _mm256_loadu_ps(x + i + 16), a2);
+    a3 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 24), _mm256_loadu_ps(x + i + 24), a3);
+  }
+  for (; i + 8 <= n; i += 8) {
+    a0 = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(x + i), a0);
+  }
+  float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+  for (; i < n; ++i) s += w[i] * x[i];
+  return s;
+}
+
+float dot_f16(const uint16_t* w, const float* x, int64_t n) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m256 w0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i)));
+    const __m256 w1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i + 8)));
+    a0 = _mm256_fmadd_ps(w0, _mm256_loadu_ps(x + i), a0);
+    a1 = _mm256_fmadd_ps(w1, _mm256_loadu_ps(x + i + 8), a1);
+  }
+  float s = hsum(_mm256_add_ps(a0, a1));
+  for (; i < n; ++i) s += half(w[i]) * x[i];
+  return s;
+}
+
+float dot_bf16(const uint16_t* w, const float* x, int64_t n) {
+  __m256 acc = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m128i raw = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + i));
+    const __m256 wf = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(raw), 16));
+    acc = _mm256_fmadd_ps(wf, _mm256_loadu_ps(x + i), acc);
+  }
+  float s = hsum(acc);
+  for (; i < n; ++i) s += bf16_to_fp32(w[i]) * x[i];
+  return s;
+}
+
+float dot_q4_0(const void* wv, const void* xv, int64_t n) {
+  const auto* w = static_cast<const BlockQ4_0*>(wv);
+  const auto* x = static_cast<const BlockQ8_0*>(xv);
+  const int64_t nb = n / kQK;
+  const __m256i eight = _mm256_set1_epi8(8);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const __m256i w0 = _mm256_sub_epi8(unpack_nibbles(w[b].qs), eight);
+    const __m256i w1 = _mm256_sub_epi8(unpack_nibbles(w[b + 1].qs), eight);
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b + 1].qs));
+    const __m256 d0 = _mm256_set1_ps(half(w[b].d) * half(x[b].d));
+    const __m256 d1 = _mm256_set1_ps(half(w[b + 1].d) * half(x[b + 1].d));
+    acc0 = _mm256_fmadd_ps(d0, mul_sum_i8(w0, x0), acc0);
+    acc1 = _mm256_fmadd_ps(d1, mul_sum_i8(w1, x1), acc1);
+  }
+  for (; b < nb; ++b) {
+    const __m256i w0 = _mm256_sub_epi8(unpack_nibbles(w[b].qs), eight);
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half(w[b].d) * half(x[b].d)), mul_sum_i8(w0, x0), acc0);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+float dot_q4_1(const void* wv, const void* xv, int64_t n) {
+  const auto* w = static_cast<const BlockQ4_1*>(wv);
+  const auto* x = static_cast<const BlockQ8_0*>(xv);
+  const __m256i ones = _mm256_set1_epi8(1);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const __m256i w0 = unpack_nibbles(w[b].qs);
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    const float dx = half(x[b].d);
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(half(w[b].d) * dx), mul_sum_u8_i8(w0, x0), acc);
+    mins += half(w[b].m) * dx * hsum(mul_sum_u8_i8(ones, x0));
+  }
+  return hsum(acc) + mins;
+}
+
+float dot_q8_0(const void* wv, const void* xv, int64_t n) {
+  const auto* w = static_cast<const BlockQ8_0*>(wv);
+  const auto* x = static_cast<const BlockQ8_0*>(xv);
+  __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
+  const int64_t nb = n / kQK;
+  int64_t b = 0;
+  for (; b + 2 <= nb; b += 2) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b + 1].qs));
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b + 1].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half(w[b].d) * half(x[b].d)), mul_sum_i8(w0, x0), acc0);
+    acc1 = _mm256_fmadd_ps(_mm256_set1_ps(half(w[b + 1].d) * half(x[b + 1].d)), mul_sum_i8(w1, x1),
+                           acc1);
+  }
+  for (; b < nb; ++b) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
+    const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs));
+    acc0 = _mm256_fmadd_ps(_mm256_set1_ps(half(w[b].d) * half(x[b].d)), mul_sum_i8(w0, x0), acc0);
+  }
+  return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+}  // namespace
+
+const DotKernels* avx2_dot_kernels() {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return nullptr;
+  static const DotKernels k{"avx2",
+                            dot_f32,
+                            dot_f16,
+                            dot_bf16,
+                            dot_q4_0,
+                            dot_q4_1,
+                            portable_dot_kernels().q5_0,
+                            portable_dot_kernels().q5_1,
+                            dot_q8_0};
+  return &k;
+}
+
+}  // namespace ma::cpu
+
+#else
+
+namespace ma::cpu {
+const DotKernels* avx2_dot_kernels() {
+  return nullptr;
+}
+}  // namespace ma::cpu
+
+#endif

@@ -1,0 +1,101 @@
+#include "backend/cpu/matmul.h"
+
+#include <algorithm>
+
+#include "backend/cpu/dot_kernels.h"
+#include "core/error.h"
+#include "quant/blocks.h"
+#include "quant/quantize.h"
+
+namespace ma::cpu {
+namespace {
+
+// Tokens per tile: the quantized activations of one tile stay in cache while
+// every weight row of a thread's chunk is multiplied with them.
+constexpr int64_t kTokenTile = 32;
+
+DotQ8 q8_kernel(GgmlType type, const DotKernels& k) {
+  switch (type) {
+    case GgmlType::Q4_0:
+      return k.q4_0;
+    case GgmlType::Q4_1:
+      return k.q4_1;
+    case GgmlType::Q5_0:
+      return k.q5_0;
+    case GgmlType::Q5_1:
+      return k.q5_1;
+    case GgmlType::Q8_0:
+      return k.q8_0;
+    default:
+      return nullptr;
+  }
+}
+
+template <typename RowDot>
+void tiled_rows(ThreadPool& pool, const Weight& w, int64_t n_tokens, float* y, RowDot&& dot) {
+  pool.parallel_for(w.out, [&](int64_t r0, int64_t r1) {
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+      const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
+      for (int64_t r = r0; r < r1; ++r) {
+        for (int64_t t = t0; t < t1; ++t) y[t * w.out + r] = dot(r, t);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+bool matmul_uses_q8_activations(GgmlType type) {
+  return q8_kernel(type, portable_dot_kernels()) != nullptr;
+}
+
+void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
+            MatmulScratch& scratch) {
+  const DotKernels& k = dot_kernels();
+  const int64_t in = w.in;
+  switch (w.type) {
+    case GgmlType::F32:
+      tiled_rows(pool, w, n_tokens, y, [&](int64_t r, int64_t t) {
+        return k.f32(reinterpret_cast<const float*>(w.row(r)), x + t * in, in);
+      });
+      return;
+    case GgmlType::F16:
+    case GgmlType::BF16: {
+      const DotF16 dot = w.type == GgmlType::F16 ? k.f16 : k.bf16;
+      tiled_rows(pool, w, n_tokens, y, [&](int64_t r, int64_t t) {
+        return dot(reinterpret_cast<const uint16_t*>(w.row(r)), x + t * in, in);
+      });
+      return;
+    }
+    default:
+      break;
+  }
+  if (const DotQ8 dot = q8_kernel(w.type, k)) {
+    const size_t act_row = static_cast<size_t>(in / kQK) * sizeof(BlockQ8_0);
+    uint8_t* xq = scratch.activations(act_row * static_cast<size_t>(n_tokens));
+    pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        quantize_row(GgmlType::Q8_0, x + t * in, xq + static_cast<size_t>(t) * act_row, in);
+      }
+    });
+    tiled_rows(pool, w, n_tokens, y, [&](int64_t r, int64_t t) {
+      return dot(w.row(r), xq + static_cast<size_t>(t) * act_row, in);
+    });
+    return;
+  }
+  // Any other supported type: dequantize a row per thread, then float dots.
+  const int nth = pool.size();
+  float* rows = scratch.rows(static_cast<size_t>(in) * static_cast<size_t>(nth));
+  pool.run([&](int ith, int n_threads) {
+    const int64_t per = (w.out + n_threads - 1) / n_threads;
+    const int64_t r0 = std::min<int64_t>(w.out, per * ith);
+    const int64_t r1 = std::min<int64_t>(w.out, r0 + per);
+    float* row = rows + static_cast<size_t>(ith) * static_cast<size_t>(in);
+    for (int64_t r = r0; r < r1; ++r) {
+      dequantize_row(w.type, w.row(r), row, in);
+      for (int64_t t = 0; t < n_tokens; ++t) y[t * w.out + r] = k.f32(row, x + t * in, in);
+    }
+  });
+}
+
+}  // namespace ma::cpu

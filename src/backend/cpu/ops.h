@@ -1,0 +1,53 @@
+// Fast float32 CPU ops used by the model code. Each has an fp64 twin in
+// ops/reference_ops.h and is compared against it in tests/ops.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/weight.h"
+#include "core/thread_pool.h"
+#include "ops/reference_ops.h"
+#include "ops/rope.h"
+#include "state/kv_cache.h"
+
+namespace ma::cpu {
+
+// y = x / rms(x) * weight, per token; x and y may alias.
+void rms_norm(const float* x, const float* weight, int64_t n_tokens, int64_t dim, float eps,
+              float* y);
+
+// In place on [n_tokens x n_heads x head_dim] at the given positions.
+void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
+          const RopeParams& p);
+
+void swiglu(const float* gate, const float* up, int64_t n, float* out);
+void geglu(const float* gate, const float* up, int64_t n, float* out);
+void add_inplace(float* y, const float* x, int64_t n);
+
+// Rows of an embedding table of any supported type, for each token id.
+void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float* out);
+
+// Per-thread score buffers for attention, sized once for the context.
+class AttentionScratch {
+ public:
+  float* scores(int thread, int64_t n) {
+    auto& s = per_thread_[static_cast<size_t>(thread)];
+    if (static_cast<int64_t>(s.size()) < n) s.resize(static_cast<size_t>(n));
+    return s.data();
+  }
+  void ensure_threads(int n) {
+    if (static_cast<int>(per_thread_.size()) < n) per_thread_.resize(static_cast<size_t>(n));
+  }
+
+ private:
+  std::vector<std::vector<float>> per_thread_;
+};
+
+// Causal attention of q [n_q x n_head x d] (query t at q_pos[t]) against the
+// paged cache holding positions [0, n_kv); out has q's shape.
+void attention_paged(ThreadPool& pool, const float* q, const int64_t* q_pos, int64_t n_q,
+                     const KvLayerView& kv, int64_t n_kv, const ref::AttentionShape& shape,
+                     float* out, AttentionScratch& scratch);
+
+}  // namespace ma::cpu

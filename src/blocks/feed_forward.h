@@ -1,0 +1,25 @@
+// Gated feed-forward: down(act(gate(x)) * up(x)), with SiLU (SwiGLU, Llama)
+// or tanh-GELU (GeGLU, Gemma) as the activation.
+#pragma once
+
+#include "backend/weight.h"
+#include "blocks/sequence_block.h"
+
+namespace ma {
+
+enum class GateActivation { kSilu, kGeluTanh };
+
+class GatedFeedForward final : public FeedForward {
+ public:
+  GatedFeedForward(Weight gate, Weight up, Weight down, GateActivation act)
+      : gate_(gate), up_(up), down_(down), act_(act) {}
+  void forward(ForwardContext& ctx, const float* x, float* out) const override;
+
+ private:
+  Weight gate_;  // {n_embd, n_ff}
+  Weight up_;    // {n_embd, n_ff}
+  Weight down_;  // {n_ff, n_embd}
+  GateActivation act_;
+};
+
+}  // namespace ma

@@ -1,0 +1,58 @@
+// What a block needs while running one batch of one sequence: the thread
+// pool, reusable scratch, the tokens' positions, and the sequence's state.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/cpu/matmul.h"
+#include "backend/cpu/ops.h"
+#include "core/thread_pool.h"
+#include "state/kv_cache.h"
+
+namespace ma {
+
+// Named float buffers that grow to their high-water mark once, then are reused.
+class Workspace {
+ public:
+  float* get(int id, size_t n) {
+    if (static_cast<size_t>(id) >= buffers_.size()) buffers_.resize(static_cast<size_t>(id) + 1);
+    auto& b = buffers_[static_cast<size_t>(id)];
+    if (b.size() < n) b.resize(n);
+    return b.data();
+  }
+
+ private:
+  std::vector<std::vector<float>> buffers_;
+};
+
+// Scratch buffer ids; blocks of one layer run one after another, so blocks
+// of different layers may share ids.
+enum WorkspaceId : int {
+  kWsQ = 0,
+  kWsK,
+  kWsV,
+  kWsAttnOut,
+  kWsGate,
+  kWsUp,
+  kWsMixerFirst = 16,  // ids from here on belong to linear mixers
+};
+
+// Per-sequence state of every layer: KV pages for attention layers (recurrent
+// slots join here with the linear mixers).
+struct SequenceState {
+  KvCache* kv = nullptr;
+  KvSequence kv_seq;
+};
+
+struct ForwardContext {
+  ThreadPool& pool;
+  Workspace& ws;
+  cpu::MatmulScratch& matmul;
+  cpu::AttentionScratch& attention;
+  const int64_t* positions;  // [n_tokens], consecutive
+  int64_t n_tokens;
+  SequenceState& state;
+};
+
+}  // namespace ma

@@ -1,0 +1,40 @@
+// The seam every architecture plugs into: a layer is
+//   x += mixer(norm(x));  x += ffn(norm(x))
+// where the mixer is a SequenceBlock of one of two families. Attention keeps a
+// KV cache that grows with the tokens; linear mixers (Mamba, RWKV, RG-LRU)
+// keep a fixed-size state. Each block declares which state it needs.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "blocks/forward_context.h"
+#include "model/layer_schedule.h"
+
+namespace ma {
+
+enum class StateFamily { kKvCache, kFixed };
+
+struct StateSpec {
+  StateFamily family = StateFamily::kKvCache;
+  int64_t kv_row_elems = 0;  // kKvCache: n_head_kv * head_dim per token
+  size_t fixed_bytes = 0;    // kFixed: bytes of recurrent state per sequence
+};
+
+class SequenceBlock {
+ public:
+  virtual ~SequenceBlock() = default;
+  virtual MixerKind kind() const = 0;
+  virtual StateSpec state_spec() const = 0;
+  // x: [n_tokens x n_embd] (normalised input); out: [n_tokens x n_embd].
+  // `slot` is this layer's index among the layers of its state family.
+  virtual void forward(ForwardContext& ctx, const float* x, float* out, int64_t slot) const = 0;
+};
+
+class FeedForward {
+ public:
+  virtual ~FeedForward() = default;
+  virtual void forward(ForwardContext& ctx, const float* x, float* out) const = 0;
+};
+
+}  // namespace ma

@@ -1,0 +1,36 @@
+// Softmax attention (MHA / GQA / MQA), causal, optional sliding window and
+// score soft-capping, RoPE on q and k, reading and appending the paged KV cache.
+#pragma once
+
+#include "backend/weight.h"
+#include "blocks/sequence_block.h"
+#include "ops/reference_ops.h"
+#include "ops/rope.h"
+
+namespace ma {
+
+struct AttentionWeights {
+  Weight wq;  // {n_embd, n_head * head_dim}
+  Weight wk;  // {n_embd, n_head_kv * head_dim}
+  Weight wv;  // {n_embd, n_head_kv * head_dim}
+  Weight wo;  // {n_head * head_dim, n_embd}
+};
+
+class SoftmaxAttention final : public SequenceBlock {
+ public:
+  SoftmaxAttention(AttentionWeights w, ref::AttentionShape shape, RopeParams rope)
+      : w_(w), shape_(shape), rope_(rope) {}
+
+  MixerKind kind() const override { return MixerKind::kAttention; }
+  StateSpec state_spec() const override {
+    return {StateFamily::kKvCache, shape_.n_head_kv * shape_.head_dim, 0};
+  }
+  void forward(ForwardContext& ctx, const float* x, float* out, int64_t slot) const override;
+
+ private:
+  AttentionWeights w_;
+  ref::AttentionShape shape_;
+  RopeParams rope_;
+};
+
+}  // namespace ma

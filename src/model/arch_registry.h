@@ -1,0 +1,27 @@
+// The one list of architectures. Each entry's builder lives in its own file
+// in src/archs/; adding an architecture adds one file and one line here.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "gguf/gguf_file.h"
+#include "model/model.h"
+
+namespace ma {
+
+using ArchBuilder = std::unique_ptr<Model> (*)(gguf::File file);
+
+struct ArchEntry {
+  std::string_view name;  // general.architecture
+  ArchBuilder build;
+};
+
+std::span<const ArchEntry> architectures();
+
+// Opens a GGUF file and builds its model; unknown architectures are refused by name.
+std::unique_ptr<Model> load_model(const std::string& path);
+
+}  // namespace ma

@@ -1,0 +1,61 @@
+// A loaded model: hyperparameters, layer schedule, and the layers' blocks
+// with their weights viewed in place in the mapped GGUF file. Architecture
+// files (src/archs/) build it; nothing else knows the architecture.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/weight.h"
+#include "blocks/sequence_block.h"
+#include "gguf/gguf_file.h"
+#include "model/hparams.h"
+#include "model/layer_schedule.h"
+#include "tokenizer/tokenizer.h"
+
+namespace ma {
+
+struct Layer {
+  std::vector<float> mixer_norm;  // [n_embd] RMSNorm weight before the mixer
+  std::unique_ptr<SequenceBlock> mixer;
+  std::vector<float> ffn_norm;  // [n_embd]; empty when the layer has no FFN
+  std::unique_ptr<FeedForward> ffn;
+  int64_t state_slot = 0;  // index among layers of the same state family
+};
+
+class Model {
+ public:
+  Model(gguf::File file, Hparams hp);
+
+  const gguf::File& file() const { return file_; }
+  const Hparams& hparams() const { return hp_; }
+  const LayerSchedule& schedule() const { return schedule_; }
+  const Tokenizer& tokenizer() const { return *tokenizer_; }
+
+  // Set by the architecture file while building.
+  void add_layer(Layer layer);
+  void set_embedding(Weight tok_embd, float scale = 1.0f);
+  void set_head(std::vector<float> output_norm, Weight output, float logit_softcap = 0.0f);
+
+  // Row sizes of the KV cache, one per attention layer, in depth order.
+  std::vector<int64_t> kv_row_elems() const;
+
+  // Runs n tokens of one sequence at ctx.positions through the model and
+  // writes logits: [n x n_vocab] if all_logits, else the last token's [n_vocab].
+  void forward(ForwardContext& ctx, const int32_t* tokens, float* logits, bool all_logits) const;
+
+ private:
+  gguf::File file_;
+  Hparams hp_;
+  LayerSchedule schedule_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  std::vector<Layer> layers_;
+  Weight tok_embd_;
+  float embd_scale_ = 1.0f;
+  std::vector<float> output_norm_;
+  Weight output_;
+  float logit_softcap_ = 0.0f;
+};
+
+}  // namespace ma

@@ -1,0 +1,22 @@
+// The numerics policy in one place: how far each fast op may stray from its
+// fp64 reference. Errors are normalised mean squared errors,
+//   nmse = sum (fast - ref)^2 / sum ref^2,
+// (as llama.cpp's test-backend-ops does), except where noted.
+#pragma once
+
+namespace ma::tolerance {
+
+// fp32 arithmetic on fp32 data.
+inline constexpr double kFp32Nmse = 1e-10;
+// Weights in F16 / BF16 against dequantized fp64: only accumulation order differs.
+inline constexpr double kHalfWeightNmse = 1e-9;
+// Quantized weights: activations are quantized to Q8_0 (about 0.4% per value).
+inline constexpr double kQuantizedNmse = 5e-4;
+// Attention with an F16 KV cache (keys and values rounded to half).
+inline constexpr double kF16CacheNmse = 1e-6;
+// RoPE: max abs error on unit-scale inputs.
+inline constexpr double kRopeMaxAbs = 1e-4;
+// Whole model vs an independent implementation: max abs logit difference.
+inline constexpr double kModelLogitsMaxAbs = 1e-3;
+
+}  // namespace ma::tolerance

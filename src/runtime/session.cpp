@@ -1,0 +1,67 @@
+#include "runtime/session.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace ma {
+
+Session::Session(const Model& model, SessionOptions options)
+    : model_(model),
+      options_(options),
+      n_ctx_(options.n_ctx > 0 ? options.n_ctx
+                               : std::min<int64_t>(model.hparams().n_ctx_train, 4096)),
+      pool_(options.n_threads) {
+  if (options_.n_batch <= 0) throw Error("batch size must be positive");
+  if (n_ctx_ <= 0) throw Error("context size must be positive");
+  const auto rows = model_.kv_row_elems();
+  if (!rows.empty()) {
+    kv_ = std::make_unique<KvCache>(rows, n_ctx_, options_.kv_type);
+    state_.kv = kv_.get();
+    state_.kv_seq = kv_->new_sequence();
+  }
+  positions_.resize(static_cast<size_t>(options_.n_batch));
+  logits_.resize(static_cast<size_t>(model_.hparams().n_vocab));
+}
+
+void Session::run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits) {
+  const int64_t pos0 = n_past();
+  if (pos0 + n > n_ctx_) {
+    throw Error("context is full: " + std::to_string(pos0 + n) +
+                " tokens do not fit in the context of " + std::to_string(n_ctx_) +
+                " tokens (raise -c)");
+  }
+  if (kv_) kv_->reserve(state_.kv_seq, n);
+  for (int64_t t = 0; t < n; ++t) positions_[static_cast<size_t>(t)] = pos0 + t;
+  ForwardContext ctx{pool_, ws_, matmul_, attention_, positions_.data(), n, state_};
+  model_.forward(ctx, tokens, logits, all_logits);
+  state_.kv_seq.length = pos0 + n;
+}
+
+const float* Session::prefill(std::span<const int32_t> tokens) {
+  if (tokens.empty()) throw Error("prefill needs at least one token");
+  for (size_t i = 0; i < tokens.size(); i += static_cast<size_t>(options_.n_batch)) {
+    const size_t n = std::min(tokens.size() - i, static_cast<size_t>(options_.n_batch));
+    run_batch(tokens.data() + i, static_cast<int64_t>(n), logits_.data(), false);
+  }
+  return logits_.data();
+}
+
+void Session::prefill_all(std::span<const int32_t> tokens, float* logits) {
+  const size_t vocab = static_cast<size_t>(model_.hparams().n_vocab);
+  for (size_t i = 0; i < tokens.size(); i += static_cast<size_t>(options_.n_batch)) {
+    const size_t n = std::min(tokens.size() - i, static_cast<size_t>(options_.n_batch));
+    run_batch(tokens.data() + i, static_cast<int64_t>(n), logits + i * vocab, true);
+  }
+}
+
+const float* Session::decode(int32_t token) {
+  run_batch(&token, 1, logits_.data(), false);
+  return logits_.data();
+}
+
+void Session::reset() {
+  if (kv_) kv_->release(state_.kv_seq);
+}
+
+}  // namespace ma

@@ -1,0 +1,60 @@
+// One sequence being evaluated: its state (KV pages, recurrent slots), the
+// thread pool and every scratch buffer, all sized up front. Prefill runs the
+// prompt through each layer in batches; decode runs one token. After the
+// first step of each size, no step allocates.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "blocks/forward_context.h"
+#include "core/thread_pool.h"
+#include "model/model.h"
+#include "state/kv_cache.h"
+
+namespace ma {
+
+struct SessionOptions {
+  int64_t n_ctx = 0;      // 0: the model's training context, at most 4096
+  int n_threads = 0;      // 0: all hardware threads
+  int64_t n_batch = 512;  // prefill tokens per forward pass
+  KvType kv_type = KvType::kF16;
+};
+
+class Session {
+ public:
+  Session(const Model& model, SessionOptions options);
+
+  const Model& model() const { return model_; }
+  int64_t n_ctx() const { return n_ctx_; }
+  int64_t n_past() const { return state_.kv_seq.length; }
+  int n_threads() const { return pool_.size(); }
+
+  // Appends tokens; returns the logits after the last one ([n_vocab]).
+  const float* prefill(std::span<const int32_t> tokens);
+  // Appends tokens and writes the logits of every one: [tokens x n_vocab].
+  void prefill_all(std::span<const int32_t> tokens, float* logits);
+  // Appends one token; returns its logits.
+  const float* decode(int32_t token);
+  // Forgets the sequence (keeps every buffer).
+  void reset();
+
+ private:
+  void run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits);
+
+  const Model& model_;
+  SessionOptions options_;
+  int64_t n_ctx_;
+  ThreadPool pool_;
+  std::unique_ptr<KvCache> kv_;
+  SequenceState state_;
+  Workspace ws_;
+  cpu::MatmulScratch matmul_;
+  cpu::AttentionScratch attention_;
+  std::vector<int64_t> positions_;
+  std::vector<float> logits_;
+};
+
+}  // namespace ma
