@@ -80,6 +80,15 @@ TEST(OpsDotKernels, PortableAndFastAgree) {
   EXPECT_TRUE(close(fast->f16(h, x.data(), n), portable.f16(h, x.data(), n)));
   const auto* b = reinterpret_cast<const uint16_t*>(bf16.w.data);
   EXPECT_TRUE(close(fast->bf16(b, x.data(), n), portable.bf16(b, x.data(), n)));
+  // Four-token kernels equal four single dots.
+  const TestWeight xs(GgmlType::Q8_0, n, 4, 8);
+  const void* rows[4];
+  for (int j = 0; j < 4; ++j) rows[j] = xs.w.row(j);
+  float out[4];
+  fast->q4_0_x4(q4.w.data, rows, n, out);
+  for (int j = 0; j < 4; ++j) EXPECT_TRUE(close(out[j], portable.q4_0(q4.w.data, rows[j], n)));
+  fast->q8_0_x4(q8.w.data, rows, n, out);
+  for (int j = 0; j < 4; ++j) EXPECT_TRUE(close(out[j], portable.q8_0(q8.w.data, rows[j], n)));
 }
 
 TEST(OpsRmsNorm, MatchesReference) {

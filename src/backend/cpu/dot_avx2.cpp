@@ -155,6 +155,49 @@ float dot_q8_0(const void* wv, const void* xv, int64_t n) {
   return hsum(_mm256_add_ps(acc0, acc1));
 }
 
+void dot_q4_0_x4(const void* wv, const void* const* xv, int64_t n, float* out) {
+  const auto* w = static_cast<const BlockQ4_0*>(wv);
+  const BlockQ8_0* x[4];
+  for (int j = 0; j < 4; ++j) x[j] = static_cast<const BlockQ8_0*>(xv[j]);
+  const __m256i eight = _mm256_set1_epi8(8);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const __m256i wq = _mm256_sub_epi8(unpack_nibbles(w[b].qs), eight);
+    const __m256i abs_w = _mm256_sign_epi8(wq, wq);
+    const float dw = half(w[b].d);
+    for (int j = 0; j < 4; ++j) {
+      const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
+      const __m256i p =
+          _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(y, wq)), ones);
+      acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * half(x[j][b].d)), _mm256_cvtepi32_ps(p), acc[j]);
+    }
+  }
+  for (int j = 0; j < 4; ++j) out[j] = hsum(acc[j]);
+}
+
+void dot_q8_0_x4(const void* wv, const void* const* xv, int64_t n, float* out) {
+  const auto* w = static_cast<const BlockQ8_0*>(wv);
+  const BlockQ8_0* x[4];
+  for (int j = 0; j < 4; ++j) x[j] = static_cast<const BlockQ8_0*>(xv[j]);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const __m256i wq = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs));
+    const __m256i abs_w = _mm256_sign_epi8(wq, wq);
+    const float dw = half(w[b].d);
+    for (int j = 0; j < 4; ++j) {
+      const __m256i y = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[j][b].qs));
+      const __m256i p =
+          _mm256_madd_epi16(_mm256_maddubs_epi16(abs_w, _mm256_sign_epi8(y, wq)), ones);
+      acc[j] = _mm256_fmadd_ps(_mm256_set1_ps(dw * half(x[j][b].d)), _mm256_cvtepi32_ps(p), acc[j]);
+    }
+  }
+  for (int j = 0; j < 4; ++j) out[j] = hsum(acc[j]);
+}
+
 }  // namespace
 
 const DotKernels* avx2_dot_kernels() {
@@ -168,7 +211,9 @@ const DotKernels* avx2_dot_kernels() {
                             dot_q4_1,
                             portable_dot_kernels().q5_0,
                             portable_dot_kernels().q5_1,
-                            dot_q8_0};
+                            dot_q8_0,
+                            dot_q4_0_x4,
+                            dot_q8_0_x4};
   return &k;
 }
 

@@ -78,8 +78,32 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
         quantize_row(GgmlType::Q8_0, x + t * in, xq + static_cast<size_t>(t) * act_row, in);
       }
     });
-    tiled_rows(pool, w, n_tokens, y, [&](int64_t r, int64_t t) {
-      return dot(w.row(r), xq + static_cast<size_t>(t) * act_row, in);
+    const DotQ8x4 dot4 = w.type == GgmlType::Q4_0   ? k.q4_0_x4
+                         : w.type == GgmlType::Q8_0 ? k.q8_0_x4
+                                                    : nullptr;
+    if (dot4 == nullptr || n_tokens < 4) {
+      tiled_rows(pool, w, n_tokens, y, [&](int64_t r, int64_t t) {
+        return dot(w.row(r), xq + static_cast<size_t>(t) * act_row, in);
+      });
+      return;
+    }
+    // Four tokens per weight-row pass; the remainder one at a time.
+    pool.parallel_for(w.out, [&](int64_t r0, int64_t r1) {
+      for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+        const int64_t t1 = std::min(n_tokens, t0 + kTokenTile);
+        for (int64_t r = r0; r < r1; ++r) {
+          int64_t t = t0;
+          for (; t + 4 <= t1; t += 4) {
+            const void* xs[4];
+            for (int j = 0; j < 4; ++j) xs[j] = xq + static_cast<size_t>(t + j) * act_row;
+            float out[4];
+            dot4(w.row(r), xs, in, out);
+            for (int j = 0; j < 4; ++j) y[(t + j) * w.out + r] = out[j];
+          }
+          for (; t < t1; ++t)
+            y[t * w.out + r] = dot(w.row(r), xq + static_cast<size_t>(t) * act_row, in);
+        }
+      }
     });
     return;
   }
