@@ -5,5 +5,5 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" --target metal-attention
-shared="${MA_SHARED_DIR:-../shared}"
-build/metal-attention info -m "$shared/models/stories260K.gguf"
+# The demo model ships with the repo (docs/demo-model.md says how it was made).
+build/metal-attention run -m models/demo-llama.gguf -p "Once upon a time" -n 160
