@@ -1,5 +1,8 @@
-// A read-only memory mapping of a whole file (RAII). Weights are used in
-// place from this mapping; nothing is copied at load time.
+// A whole file in memory (RAII), read-only. By default a memory mapping: weights
+// are used in place and nothing is copied at load time. `kCopyToAnonymous`
+// instead reads the file into anonymous memory advised to use huge pages,
+// which costs a copy at load time but makes streaming the weights through
+// the CPU faster (fewer TLB misses than 4 KiB page-cache pages).
 #pragma once
 
 #include <cstddef>
@@ -9,9 +12,12 @@
 
 namespace ma {
 
+enum class LoadMode { kMmap, kCopyToAnonymous };
+
 class MappedFile {
  public:
-  explicit MappedFile(const std::string& path);  // throws ma::Error
+  explicit MappedFile(const std::string& path,
+                      LoadMode mode = LoadMode::kMmap);  // throws ma::Error
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;
@@ -23,6 +29,7 @@ class MappedFile {
   std::string path_;
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
+  size_t mapped_size_ = 0;
 };
 
 }  // namespace ma

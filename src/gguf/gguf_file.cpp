@@ -165,10 +165,10 @@ File::File(File&&) noexcept = default;
 File& File::operator=(File&&) noexcept = default;
 File::~File() = default;
 
-File File::open(const std::string& path) {
+File File::open(const std::string& path, LoadMode mode) {
   File f;
   f.label_ = path;
-  f.mapping_ = std::make_shared<MappedFile>(path);
+  f.mapping_ = std::make_shared<MappedFile>(path, mode);
   f.bytes_ = f.mapping_->bytes();
   f.parse_all();
   return f;

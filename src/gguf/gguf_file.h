@@ -18,9 +18,7 @@
 #include "gguf/gguf_value.h"
 #include "quant/ggml_type.h"
 
-namespace ma {
-class MappedFile;
-}
+#include "core/mapped_file.h"
 
 namespace ma::gguf {
 
@@ -47,8 +45,8 @@ struct TensorInfo {
 
 class File {
  public:
-  // Maps and parses a file; throws ma::Error.
-  static File open(const std::string& path);
+  // Maps (or, with kCopyToAnonymous, reads) and parses a file; throws ma::Error.
+  static File open(const std::string& path, LoadMode mode = LoadMode::kMmap);
   // Parses bytes the caller keeps alive (tests, fuzzing). `label` names them in errors.
   static File parse(std::span<const uint8_t> bytes, std::string label = "<memory>");
 

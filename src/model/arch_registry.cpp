@@ -15,8 +15,8 @@ std::span<const ArchEntry> architectures() {
   return kArchs;
 }
 
-std::unique_ptr<Model> load_model(const std::string& path) {
-  gguf::File file = gguf::File::open(path);
+std::unique_ptr<Model> load_model(const std::string& path, LoadMode mode) {
+  gguf::File file = gguf::File::open(path, mode);
   const std::string arch = file.architecture();
   std::string supported;
   for (const ArchEntry& a : architectures()) {

@@ -22,6 +22,6 @@ struct ArchEntry {
 std::span<const ArchEntry> architectures();
 
 // Opens a GGUF file and builds its model; unknown architectures are refused by name.
-std::unique_ptr<Model> load_model(const std::string& path);
+std::unique_ptr<Model> load_model(const std::string& path, LoadMode mode = LoadMode::kMmap);
 
 }  // namespace ma

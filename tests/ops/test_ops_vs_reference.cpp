@@ -80,6 +80,10 @@ TEST(OpsDotKernels, PortableAndFastAgree) {
   EXPECT_TRUE(close(fast->f16(h, x.data(), n), portable.f16(h, x.data(), n)));
   const auto* b = reinterpret_cast<const uint16_t*>(bf16.w.data);
   EXPECT_TRUE(close(fast->bf16(b, x.data(), n), portable.bf16(b, x.data(), n)));
+  const TestWeight q4k(GgmlType::Q4_K, n, 1, 11), q6k(GgmlType::Q6_K, n, 1, 12);
+  const TestWeight xk(GgmlType::Q8_K, n, 1, 13);
+  EXPECT_TRUE(close(fast->q4_k(q4k.w.data, xk.w.data, n), portable.q4_k(q4k.w.data, xk.w.data, n)));
+  EXPECT_TRUE(close(fast->q6_k(q6k.w.data, xk.w.data, n), portable.q6_k(q6k.w.data, xk.w.data, n)));
   // Four-token kernels equal four single dots.
   const TestWeight xs(GgmlType::Q8_0, n, 4, 8);
   const void* rows[4];

@@ -19,6 +19,7 @@ struct ModelOptions {
   int64_t ctx = 0;
   std::string kv_type = "f16";
   std::string device = "cpu";
+  bool no_mmap = false;
 
   void add_to(CLI::App* cmd, bool with_ctx = true) {
     cmd->add_option("-m,--model", model, "GGUF model file")->required();
@@ -29,6 +30,9 @@ struct ModelOptions {
     }
     cmd->add_option("--kv-type", kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}));
     cmd->add_option("--device", device, "Where to run")->check(CLI::IsMember({"cpu"}));
+    cmd->add_flag("--no-mmap", no_mmap,
+                  "Copy the weights into huge-page memory instead of using the file mapping "
+                  "(slower load, faster generation)");
   }
 
   SessionOptions session_options() const {
@@ -48,7 +52,7 @@ struct LoadedModel {
 inline LoadedModel load_timed(const ModelOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   LoadedModel m;
-  m.model = load_model(opts.model);
+  m.model = load_model(opts.model, opts.no_mmap ? LoadMode::kCopyToAnonymous : LoadMode::kMmap);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }

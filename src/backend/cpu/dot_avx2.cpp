@@ -198,6 +198,80 @@ void dot_q8_0_x4(const void* wv, const void* const* xv, int64_t n, float* out) {
   for (int j = 0; j < 4; ++j) out[j] = hsum(acc[j]);
 }
 
+float dot_q4_k(const void* wv, const void* xv, int64_t n) {
+  const auto* w = static_cast<const BlockQ4_K*>(wv);
+  const auto* x = static_cast<const BlockQ8_K*>(xv);
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  __m256 acc = _mm256_setzero_ps();
+  float mins = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    __m256i sum = _mm256_setzero_si256();
+    int32_t m = 0;
+    for (int j = 0; j < kQK_K / 64; ++j) {
+      const ScaleMin lo = unpack_scale_min_k4(w[b].scales, 2 * j);
+      const ScaleMin hi = unpack_scale_min_k4(w[b].scales, 2 * j + 1);
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qs + 32 * j));
+      const __m256i y0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs + 64 * j));
+      const __m256i y1 =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[b].qs + 64 * j + 32));
+      const __m256i p0 = _mm256_maddubs_epi16(_mm256_and_si256(q, mask), y0);
+      const __m256i p1 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(q, 4), mask), y1);
+      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p0, _mm256_set1_epi16(lo.scale)));
+      sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p1, _mm256_set1_epi16(hi.scale)));
+      m += lo.min * (x[b].bsums[4 * j] + x[b].bsums[4 * j + 1]) +
+           hi.min * (x[b].bsums[4 * j + 2] + x[b].bsums[4 * j + 3]);
+    }
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(x[b].d * half(w[b].d)), _mm256_cvtepi32_ps(sum), acc);
+    mins += x[b].d * half(w[b].dmin) * static_cast<float>(m);
+  }
+  return hsum(acc) - mins;
+}
+
+float dot_q6_k(const void* wv, const void* xv, int64_t n) {
+  const auto* w = static_cast<const BlockQ6_K*>(wv);
+  const auto* x = static_cast<const BlockQ8_K*>(xv);
+  const __m256i m4 = _mm256_set1_epi8(0x0f);
+  const __m256i m2 = _mm256_set1_epi8(0x03);
+  __m256 acc = _mm256_setzero_ps();
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    __m256i sum = _mm256_setzero_si256();
+    int32_t bias = 0;  // sum of scale * 32 * y, removed once per super-block
+    for (int part = 0; part < 2; ++part) {
+      const uint8_t* ql = w[b].ql + 64 * part;
+      const int8_t* sc = w[b].scales + 8 * part;
+      const int8_t* y = x[b].qs + 128 * part;
+      const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+      const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+      const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[b].qh + 32 * part));
+      // Unsigned 6-bit quants 0..63 for the four 32-element rows of this half.
+      const __m256i q[4] = {
+          _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(l1, m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4)),
+          _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                          _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)),
+      };
+      for (int r = 0; r < 4; ++r) {
+        const __m256i yv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(y + 32 * r));
+        const __m256i p = _mm256_maddubs_epi16(q[r], yv);  // 16 pair sums
+        // Lanes 0-7 hold elements 0-15 (scale 2r), lanes 8-15 elements 16-31 (scale 2r+1).
+        const __m256i s =
+            _mm256_set_m128i(_mm_set1_epi16(sc[2 * r + 1]), _mm_set1_epi16(sc[2 * r]));
+        sum = _mm256_add_epi32(sum, _mm256_madd_epi16(p, s));
+        const int g = 8 * part + 2 * r;  // bsums index of this row's first 16
+        bias += sc[2 * r] * x[b].bsums[g] + sc[2 * r + 1] * x[b].bsums[g + 1];
+      }
+    }
+    acc = _mm256_fmadd_ps(
+        _mm256_set1_ps(x[b].d * half(w[b].d)),
+        _mm256_sub_ps(_mm256_cvtepi32_ps(sum), _mm256_set_ps(0, 0, 0, 0, 0, 0, 0, 32.0f * bias)),
+        acc);
+  }
+  return hsum(acc);
+}
+
 }  // namespace
 
 const DotKernels* avx2_dot_kernels() {
@@ -213,7 +287,9 @@ const DotKernels* avx2_dot_kernels() {
                             portable_dot_kernels().q5_1,
                             dot_q8_0,
                             dot_q4_0_x4,
-                            dot_q8_0_x4};
+                            dot_q8_0_x4,
+                            dot_q4_k,
+                            dot_q6_k};
   return &k;
 }
 

@@ -13,6 +13,8 @@ namespace ma::cpu {
 using DotF32 = float (*)(const float* w, const float* x, int64_t n);
 using DotF16 = float (*)(const uint16_t* w, const float* x, int64_t n);
 using DotQ8 = float (*)(const void* w_blocks, const void* x_q8_0, int64_t n);
+// K-quant weights against activations quantized to Q8_K super-blocks.
+using DotQ8K = float (*)(const void* w_blocks, const void* x_q8_k, int64_t n);
 // One weight row against four activation rows: out[j] = dot(w, x[j]). Sharing
 // the unpacked weights between tokens is what makes batched prefill fast.
 using DotQ8x4 = void (*)(const void* w_blocks, const void* const* x_q8_0, int64_t n, float* out);
@@ -29,6 +31,8 @@ struct DotKernels {
   DotQ8 q8_0;
   DotQ8x4 q4_0_x4;  // may be null: then four single dots
   DotQ8x4 q8_0_x4;
+  DotQ8K q4_k;
+  DotQ8K q6_k;
 };
 
 const DotKernels& portable_dot_kernels();

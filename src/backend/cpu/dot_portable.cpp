@@ -120,11 +120,62 @@ float dot_q8_0(const void* wv, const void* xv, int64_t n) {
   return s;
 }
 
+float dot_q4_k(const void* wv, const void* xv, int64_t n) {
+  const auto* w = static_cast<const BlockQ4_K*>(wv);
+  const auto* x = static_cast<const BlockQ8_K*>(xv);
+  float s = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    int32_t sum = 0, mins = 0;
+    for (int j = 0; j < kQK_K / 64; ++j) {
+      const ScaleMin lo = unpack_scale_min_k4(w[b].scales, 2 * j);
+      const ScaleMin hi = unpack_scale_min_k4(w[b].scales, 2 * j + 1);
+      int32_t a = 0, c = 0;
+      for (int l = 0; l < 32; ++l) {
+        a += (w[b].qs[32 * j + l] & 0x0f) * x[b].qs[64 * j + l];
+        c += (w[b].qs[32 * j + l] >> 4) * x[b].qs[64 * j + 32 + l];
+      }
+      sum += a * lo.scale + c * hi.scale;
+      mins += lo.min * (x[b].bsums[4 * j] + x[b].bsums[4 * j + 1]) +
+              hi.min * (x[b].bsums[4 * j + 2] + x[b].bsums[4 * j + 3]);
+    }
+    s += x[b].d * (fp16_to_fp32(w[b].d) * static_cast<float>(sum) -
+                   fp16_to_fp32(w[b].dmin) * static_cast<float>(mins));
+  }
+  return s;
+}
+
+float dot_q6_k(const void* wv, const void* xv, int64_t n) {
+  const auto* w = static_cast<const BlockQ6_K*>(wv);
+  const auto* x = static_cast<const BlockQ8_K*>(xv);
+  float s = 0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    int32_t sum = 0;
+    for (int half = 0; half < 2; ++half) {
+      const uint8_t* ql = w[b].ql + 64 * half;
+      const uint8_t* qh = w[b].qh + 32 * half;
+      const int8_t* sc = w[b].scales + 8 * half;
+      const int8_t* y = x[b].qs + 128 * half;
+      for (int l = 0; l < 32; ++l) {
+        const int is = l / 16;
+        const int q1 = ((ql[l] & 0xf) | ((qh[l] & 3) << 4)) - 32;
+        const int q2 = ((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4)) - 32;
+        const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+        const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+        sum += sc[is] * q1 * y[l] + sc[is + 2] * q2 * y[l + 32] + sc[is + 4] * q3 * y[l + 64] +
+               sc[is + 6] * q4 * y[l + 96];
+      }
+    }
+    s += x[b].d * fp16_to_fp32(w[b].d) * static_cast<float>(sum);
+  }
+  return s;
+}
+
 }  // namespace
 
 const DotKernels& portable_dot_kernels() {
-  static const DotKernels k{"portable", dot_f32,  dot_f16,  dot_bf16, dot_q4_0,
-                            dot_q4_1,   dot_q5_0, dot_q5_1, dot_q8_0};
+  static const DotKernels k{"portable", dot_f32,  dot_f16,  dot_bf16, dot_q4_0, dot_q4_1,
+                            dot_q5_0,   dot_q5_1, dot_q8_0, nullptr,  nullptr,  dot_q4_k,
+                            dot_q6_k};
   return k;
 }
 

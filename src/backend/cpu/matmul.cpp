@@ -107,6 +107,22 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
     });
     return;
   }
+  const DotQ8K dot_k = w.type == GgmlType::Q4_K   ? k.q4_k
+                       : w.type == GgmlType::Q6_K ? k.q6_k
+                                                  : nullptr;
+  if (dot_k != nullptr) {
+    const size_t act_row = static_cast<size_t>(in / kQK_K) * sizeof(BlockQ8_K);
+    uint8_t* xq = scratch.activations(act_row * static_cast<size_t>(n_tokens));
+    pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
+      for (int64_t t = t0; t < t1; ++t) {
+        quantize_row(GgmlType::Q8_K, x + t * in, xq + static_cast<size_t>(t) * act_row, in);
+      }
+    });
+    tiled_rows(pool, w, n_tokens, y, [&](int64_t r, int64_t t) {
+      return dot_k(w.row(r), xq + static_cast<size_t>(t) * act_row, in);
+    });
+    return;
+  }
   // Any other supported type: dequantize a row per thread, then float dots.
   const int nth = pool.size();
   float* rows = scratch.rows(static_cast<size_t>(in) * static_cast<size_t>(nth));
