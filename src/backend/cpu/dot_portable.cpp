@@ -173,9 +173,8 @@ float dot_q6_k(const void* wv, const void* xv, int64_t n) {
 }  // namespace
 
 const DotKernels& portable_dot_kernels() {
-  static const DotKernels k{"portable", dot_f32,  dot_f16,  dot_bf16, dot_q4_0, dot_q4_1,
-                            dot_q5_0,   dot_q5_1, dot_q8_0, nullptr,  nullptr,  dot_q4_k,
-                            dot_q6_k};
+  static const DotKernels k{"portable", dot_f32,  dot_f16, dot_bf16, dot_q4_0, dot_q4_1, dot_q5_0,
+                            dot_q5_1,   dot_q8_0, nullptr, nullptr,  dot_q4_k, dot_q6_k};
   return k;
 }
 
