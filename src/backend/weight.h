@@ -1,5 +1,6 @@
 // A weight matrix as the backends see it: `out` rows of `in` elements in the
-// file's own type, used in place (zero copy on the CPU).
+// file's own type, used in place (zero copy on the CPU) unless the CPU
+// backend repacked it into an interleaved layout its kernels prefer.
 #pragma once
 
 #include <cstddef>
@@ -10,8 +11,14 @@
 
 namespace ma {
 
+enum class WeightLayout {
+  kRows,    // the file's layout: row after row
+  kQ4_0x8,  // Q4_0, 8 rows interleaved per block (backend/cpu/q4_0x8.h)
+};
+
 struct Weight {
   GgmlType type = GgmlType::F32;
+  WeightLayout layout = WeightLayout::kRows;
   int64_t in = 0;   // elements per row (ggml shape[0])
   int64_t out = 0;  // rows (product of the other dims)
   const uint8_t* data = nullptr;

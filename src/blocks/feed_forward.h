@@ -14,6 +14,9 @@ class GatedFeedForward final : public FeedForward {
   GatedFeedForward(Weight gate, Weight up, Weight down, GateActivation act)
       : gate_(gate), up_(up), down_(down), act_(act) {}
   void forward(ForwardContext& ctx, const float* x, float* out) const override;
+  void visit_matmul_weights(const WeightVisitor& visit) override {
+    for (Weight* w : {&gate_, &up_, &down_}) visit(*w);
+  }
 
  private:
   Weight gate_;  // {n_embd, n_ff}

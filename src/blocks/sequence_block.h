@@ -7,7 +7,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
+#include "backend/weight.h"
 #include "blocks/forward_context.h"
 #include "model/layer_schedule.h"
 
@@ -21,9 +23,14 @@ struct StateSpec {
   size_t fixed_bytes = 0;    // kFixed: bytes of recurrent state per sequence
 };
 
+// Lets the backend re-point a block's matmul weights, e.g. to a repacked copy.
+using WeightVisitor = std::function<void(Weight&)>;
+
 class SequenceBlock {
  public:
   virtual ~SequenceBlock() = default;
+  // Visits the weights used only as matmul operands (default: none).
+  virtual void visit_matmul_weights(const WeightVisitor&) {}
   virtual MixerKind kind() const = 0;
   virtual StateSpec state_spec() const = 0;
   // x: [n_tokens x n_embd] (normalised input); out: [n_tokens x n_embd].
@@ -34,6 +41,7 @@ class SequenceBlock {
 class FeedForward {
  public:
   virtual ~FeedForward() = default;
+  virtual void visit_matmul_weights(const WeightVisitor&) {}
   virtual void forward(ForwardContext& ctx, const float* x, float* out) const = 0;
 };
 

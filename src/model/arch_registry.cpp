@@ -15,12 +15,16 @@ std::span<const ArchEntry> architectures() {
   return kArchs;
 }
 
-std::unique_ptr<Model> load_model(const std::string& path, LoadMode mode) {
-  gguf::File file = gguf::File::open(path, mode);
+std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options) {
+  gguf::File file = gguf::File::open(path, options.mode);
   const std::string arch = file.architecture();
   std::string supported;
   for (const ArchEntry& a : architectures()) {
-    if (a.name == arch) return a.build(std::move(file));
+    if (a.name == arch) {
+      auto model = a.build(std::move(file));
+      if (options.repack) model->repack_for_cpu();
+      return model;
+    }
     supported += (supported.empty() ? "" : ", ") + std::string(a.name);
   }
   throw Error(path + ": architecture '" + arch + "' is not supported (supported: " + supported +

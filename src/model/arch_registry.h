@@ -21,7 +21,14 @@ struct ArchEntry {
 
 std::span<const ArchEntry> architectures();
 
+struct LoadOptions {
+  LoadMode mode = LoadMode::kMmap;
+  // Repack Q4_0 matmul weights for the CPU kernels (a copy; everything else
+  // stays zero-copy in the mapping).
+  bool repack = true;
+};
+
 // Opens a GGUF file and builds its model; unknown architectures are refused by name.
-std::unique_ptr<Model> load_model(const std::string& path, LoadMode mode = LoadMode::kMmap);
+std::unique_ptr<Model> load_model(const std::string& path, const LoadOptions& options = {});
 
 }  // namespace ma

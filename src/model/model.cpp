@@ -4,6 +4,7 @@
 
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/ops.h"
+#include "backend/cpu/q4_0x8.h"
 #include "core/error.h"
 
 namespace ma {
@@ -40,6 +41,26 @@ void Model::set_head(std::vector<float> output_norm, Weight output, float logit_
   output_norm_ = std::move(output_norm);
   output_ = output;
   logit_softcap_ = logit_softcap;
+}
+
+size_t Model::repack_for_cpu() {
+  size_t bytes = 0;
+  const WeightVisitor repack = [&](Weight& w) {
+    if (!cpu::can_repack_q4_0x8(w)) return;
+    const size_t n = w.row_bytes * static_cast<size_t>(w.out);
+    auto buffer = std::make_unique<HugeBuffer>(n);
+    cpu::repack_q4_0x8(w, buffer->data());
+    w.data = buffer->data();
+    w.layout = WeightLayout::kQ4_0x8;
+    repacked_.push_back(std::move(buffer));
+    bytes += n;
+  };
+  for (Layer& layer : layers_) {
+    layer.mixer->visit_matmul_weights(repack);
+    if (layer.ffn) layer.ffn->visit_matmul_weights(repack);
+  }
+  repack(output_);
+  return bytes;
 }
 
 std::vector<int64_t> Model::kv_row_elems() const {

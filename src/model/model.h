@@ -9,6 +9,7 @@
 
 #include "backend/weight.h"
 #include "blocks/sequence_block.h"
+#include "core/huge_buffer.h"
 #include "gguf/gguf_file.h"
 #include "model/hparams.h"
 #include "model/layer_schedule.h"
@@ -38,6 +39,11 @@ class Model {
   void set_embedding(Weight tok_embd, float scale = 1.0f);
   void set_head(std::vector<float> output_norm, Weight output, float logit_softcap = 0.0f);
 
+  // Copies Q4_0 matmul weights into the CPU's 8-row interleaved layout (in
+  // huge-page memory); returns the bytes repacked. Embedding lookups keep
+  // using the file's rows.
+  size_t repack_for_cpu();
+
   // Row sizes of the KV cache, one per attention layer, in depth order.
   std::vector<int64_t> kv_row_elems() const;
 
@@ -56,6 +62,7 @@ class Model {
   std::vector<float> output_norm_;
   Weight output_;
   float logit_softcap_ = 0.0f;
+  std::vector<std::unique_ptr<HugeBuffer>> repacked_;
 };
 
 }  // namespace ma

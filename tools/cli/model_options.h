@@ -20,6 +20,7 @@ struct ModelOptions {
   std::string kv_type = "f16";
   std::string device = "cpu";
   bool no_mmap = false;
+  bool no_repack = false;
 
   void add_to(CLI::App* cmd, bool with_ctx = true) {
     cmd->add_option("-m,--model", model, "GGUF model file")->required();
@@ -33,6 +34,8 @@ struct ModelOptions {
     cmd->add_flag("--no-mmap", no_mmap,
                   "Copy the weights into huge-page memory instead of using the file mapping "
                   "(slower load, faster generation)");
+    cmd->add_flag("--no-repack", no_repack,
+                  "Keep Q4_0 weights in the file's layout (no copy at all; slower on the CPU)");
   }
 
   SessionOptions session_options() const {
@@ -52,7 +55,10 @@ struct LoadedModel {
 inline LoadedModel load_timed(const ModelOptions& opts) {
   const auto t0 = std::chrono::steady_clock::now();
   LoadedModel m;
-  m.model = load_model(opts.model, opts.no_mmap ? LoadMode::kCopyToAnonymous : LoadMode::kMmap);
+  LoadOptions lo;
+  lo.mode = opts.no_mmap ? LoadMode::kCopyToAnonymous : LoadMode::kMmap;
+  lo.repack = !opts.no_repack;
+  m.model = load_model(opts.model, lo);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "backend/cpu/dot_kernels.h"
+#include "backend/cpu/q4_0x8.h"
 #include "core/error.h"
 #include "quant/blocks.h"
 #include "quant/quantize.h"
@@ -43,6 +44,54 @@ void tiled_rows(ThreadPool& pool, const Weight& w, int64_t n_tokens, float* y, R
   });
 }
 
+GemvQ4_0x8 gemv_q4_0x8_kernel() {
+  static const GemvQ4_0x8 k = [] {
+    const GemvQ4_0x8 fast = avx2_gemv_q4_0x8();
+    return fast != nullptr && &dot_kernels() != &portable_dot_kernels() ? fast
+                                                                        : portable_gemv_q4_0x8();
+  }();
+  return k;
+}
+
+// The interleaved Q4_0 layout: 8 rows per kernel call, tokens in tiles.
+void matmul_q4_0x8(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
+                   MatmulScratch& scratch) {
+  const int64_t in = w.in, nb = in / kQK;
+  const size_t act_row = static_cast<size_t>(nb) * sizeof(BlockQ8_0);
+  const size_t sums_bytes = static_cast<size_t>(n_tokens * nb) * sizeof(int32_t);
+  uint8_t* xq = scratch.activations(act_row * static_cast<size_t>(n_tokens) + sums_bytes);
+  auto* sums = reinterpret_cast<int32_t*>(xq + act_row * static_cast<size_t>(n_tokens));
+  pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; ++t) {
+      auto* blocks = reinterpret_cast<BlockQ8_0*>(xq + static_cast<size_t>(t) * act_row);
+      quantize_row(GgmlType::Q8_0, x + t * in, blocks, in);
+      for (int64_t k = 0; k < nb; ++k) {
+        int32_t s = 0;
+        for (int j = 0; j < kQK; ++j) s += blocks[k].qs[j];
+        sums[t * nb + k] = s;
+      }
+    }
+  });
+  const GemvQ4_0x8 gemv = gemv_q4_0x8_kernel();
+  const auto* groups = reinterpret_cast<const BlockQ4_0x8*>(w.data);
+  pool.parallel_for(w.out / 8, [&](int64_t g0, int64_t g1) {
+    const void* xs[kTokenTile];
+    const int32_t* ss[kTokenTile];
+    float* ys[kTokenTile];
+    for (int64_t t0 = 0; t0 < n_tokens; t0 += kTokenTile) {
+      const int n = static_cast<int>(std::min(kTokenTile, n_tokens - t0));
+      for (int i = 0; i < n; ++i) {
+        xs[i] = xq + static_cast<size_t>(t0 + i) * act_row;
+        ss[i] = sums + (t0 + i) * nb;
+      }
+      for (int64_t g = g0; g < g1; ++g) {
+        for (int i = 0; i < n; ++i) ys[i] = y + (t0 + i) * w.out + 8 * g;
+        gemv(groups + g * nb, nb, xs, ss, n, ys);
+      }
+    }
+  });
+}
+
 }  // namespace
 
 bool matmul_uses_q8_activations(GgmlType type) {
@@ -51,6 +100,10 @@ bool matmul_uses_q8_activations(GgmlType type) {
 
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
             MatmulScratch& scratch) {
+  if (w.layout == WeightLayout::kQ4_0x8) {
+    matmul_q4_0x8(pool, w, x, n_tokens, y, scratch);
+    return;
+  }
   const DotKernels& k = dot_kernels();
   const int64_t in = w.in;
   switch (w.type) {

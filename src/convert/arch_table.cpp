@@ -1,0 +1,30 @@
+#include "convert/arch_table.h"
+
+#include "core/error.h"
+
+namespace ma::convert {
+namespace {
+
+using Entry = const ArchConverter& (*)();
+
+// One line per architecture.
+constexpr Entry kArchConverters[] = {
+    llama_arch_converter,
+};
+
+}  // namespace
+
+const ArchConverter& find_arch_converter(std::string_view hf_class) {
+  std::string supported;
+  for (const Entry entry : kArchConverters) {
+    const ArchConverter& c = entry();
+    for (const auto name : c.hf_classes) {
+      if (name == hf_class) return c;
+      supported += (supported.empty() ? "" : ", ") + std::string(name);
+    }
+  }
+  throw Error("architecture '" + std::string(hf_class) +
+              "' is not supported by convert (supported: " + supported + ")");
+}
+
+}  // namespace ma::convert
