@@ -272,6 +272,26 @@ float dot_q6_k(const void* wv, const void* xv, int64_t n) {
   return hsum(acc);
 }
 
+void axpy_f32(float* acc, float p, const float* v, int64_t n) {
+  const __m256 pv = _mm256_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(acc + i,
+                     _mm256_fmadd_ps(pv, _mm256_loadu_ps(v + i), _mm256_loadu_ps(acc + i)));
+  }
+  for (; i < n; ++i) acc[i] += p * v[i];
+}
+
+void axpy_f16(float* acc, float p, const uint16_t* v, int64_t n) {
+  const __m256 pv = _mm256_set1_ps(p);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 vf = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(v + i)));
+    _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(pv, vf, _mm256_loadu_ps(acc + i)));
+  }
+  for (; i < n; ++i) acc[i] += p * half(v[i]);
+}
+
 }  // namespace
 
 const DotKernels* avx2_dot_kernels() {
@@ -289,7 +309,9 @@ const DotKernels* avx2_dot_kernels() {
                             dot_q4_0_x4,
                             dot_q8_0_x4,
                             dot_q4_k,
-                            dot_q6_k};
+                            dot_q6_k,
+                            axpy_f32,
+                            axpy_f16};
   return &k;
 }
 

@@ -33,6 +33,9 @@ struct DotKernels {
   DotQ8x4 q8_0_x4;
   DotQ8K q4_k;
   DotQ8K q6_k;
+  // acc[i] += p * v[i]: attention's weighted sum of cached values.
+  void (*axpy_f32)(float* acc, float p, const float* v, int64_t n);
+  void (*axpy_f16)(float* acc, float p, const uint16_t* v, int64_t n);
 };
 
 const DotKernels& portable_dot_kernels();

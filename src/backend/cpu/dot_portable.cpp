@@ -170,11 +170,20 @@ float dot_q6_k(const void* wv, const void* xv, int64_t n) {
   return s;
 }
 
+void axpy_f32(float* acc, float p, const float* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += p * v[i];
+}
+
+void axpy_f16(float* acc, float p, const uint16_t* v, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) acc[i] += p * fp16_to_fp32(v[i]);
+}
+
 }  // namespace
 
 const DotKernels& portable_dot_kernels() {
-  static const DotKernels k{"portable", dot_f32,  dot_f16, dot_bf16, dot_q4_0, dot_q4_1, dot_q5_0,
-                            dot_q5_1,   dot_q8_0, nullptr, nullptr,  dot_q4_k, dot_q6_k};
+  static const DotKernels k{"portable", dot_f32,  dot_f16,  dot_bf16, dot_q4_0,
+                            dot_q4_1,   dot_q5_0, dot_q5_1, dot_q8_0, nullptr,
+                            nullptr,    dot_q4_k, dot_q6_k, axpy_f32, axpy_f16};
   return k;
 }
 

@@ -77,13 +77,12 @@ void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, flo
 namespace {
 
 // acc += p * v for a cached row of either type.
-inline void axpy_row(float* acc, float p, const KvLayerView& kv, int64_t off, int64_t d) {
+inline void axpy_row(const DotKernels& dk, float* acc, float p, const KvLayerView& kv, int64_t off,
+                     int64_t d) {
   if (kv.type == KvType::kF32) {
-    const float* v = static_cast<const float*>(kv.v) + off;
-    for (int64_t i = 0; i < d; ++i) acc[i] += p * v[i];
+    dk.axpy_f32(acc, p, static_cast<const float*>(kv.v) + off, d);
   } else {
-    const uint16_t* v = static_cast<const uint16_t*>(kv.v) + off;
-    for (int64_t i = 0; i < d; ++i) acc[i] += p * fp16_to_fp32(v[i]);
+    dk.axpy_f16(acc, p, static_cast<const uint16_t*>(kv.v) + off, d);
   }
 }
 
@@ -128,7 +127,7 @@ void attention_paged(ThreadPool& pool, const float* q, const int64_t* q_pos, int
       std::fill(o, o + d, 0.0f);
       const float inv = sum > 0 ? 1.0f / sum : 0.0f;
       for (int64_t s = first; s <= last; ++s) {
-        axpy_row(o, scores[s] * inv, kv, kv.offset(s) + g * d, d);
+        axpy_row(dk, o, scores[s] * inv, kv, kv.offset(s) + g * d, d);
       }
     }
   });

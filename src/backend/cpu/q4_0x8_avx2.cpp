@@ -19,7 +19,9 @@ inline __m256i broadcast4(const int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-// Up to four tokens share each unpacked weight block.
+// Up to four tokens share each unpacked weight group. The loop order (group
+// outer, token inner) keeps the per-token int16 sums and float accumulators
+// in registers instead of spilling them.
 template <int kTokens>
 void gemv_chunk(const BlockQ4_0x8* group, int64_t n_blocks, const BlockQ8_0* const* x,
                 const int32_t* const* sums, float* const* y) {
@@ -29,27 +31,24 @@ void gemv_chunk(const BlockQ4_0x8* group, int64_t n_blocks, const BlockQ8_0* con
   for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_ps();
   for (int64_t k = 0; k < n_blocks; ++k) {
     const BlockQ4_0x8& b = group[k];
-    __m256i lo[4], hi[4];
+    __m256i p[kTokens];
+    for (int t = 0; t < kTokens; ++t) p[t] = _mm256_setzero_si256();
     for (int g = 0; g < 4; ++g) {
       const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * g));
-      lo[g] = _mm256_and_si256(v, mask);
-      hi[g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+      const __m256i lo = _mm256_and_si256(v, mask);
+      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), mask);
+      for (int t = 0; t < kTokens; ++t) {
+        // Each int16 lane sums 8 products of at most 15 * 128: no overflow.
+        const int8_t* q = x[t][k].qs + 8 * g;
+        p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(lo, broadcast4(q)));
+        p[t] = _mm256_add_epi16(p[t], _mm256_maddubs_epi16(hi, broadcast4(q + 4)));
+      }
     }
     const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.d)));
     for (int t = 0; t < kTokens; ++t) {
-      const int8_t* q = x[t][k].qs;
-      // Each int16 lane sums 8 products of at most 15 * 128: no overflow.
-      __m256i p = _mm256_maddubs_epi16(lo[0], broadcast4(q));
-      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(hi[0], broadcast4(q + 4)));
-      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(lo[1], broadcast4(q + 8)));
-      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(hi[1], broadcast4(q + 12)));
-      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(lo[2], broadcast4(q + 16)));
-      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(hi[2], broadcast4(q + 20)));
-      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(lo[3], broadcast4(q + 24)));
-      p = _mm256_add_epi16(p, _mm256_maddubs_epi16(hi[3], broadcast4(q + 28)));
       // Quants were stored unsigned (q + 8): remove 8 * sum(x) per row.
       const __m256i s =
-          _mm256_sub_epi32(_mm256_madd_epi16(p, ones), _mm256_set1_epi32(8 * sums[t][k]));
+          _mm256_sub_epi32(_mm256_madd_epi16(p[t], ones), _mm256_set1_epi32(8 * sums[t][k]));
       const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(x[t][k].d)));
       acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(s), acc[t]);
     }
