@@ -9,6 +9,7 @@
 #include "backend/cpu/ops.h"
 #include "core/thread_pool.h"
 #include "state/kv_cache.h"
+#include "state/recurrent_state.h"
 
 namespace ma {
 
@@ -38,11 +39,12 @@ enum WorkspaceId : int {
   kWsMixerFirst = 16,  // ids from here on belong to linear mixers
 };
 
-// Per-sequence state of every layer: KV pages for attention layers (recurrent
-// slots join here with the linear mixers).
+// Per-sequence state of every layer: KV pages for attention layers, one
+// fixed slot per recurrent layer (indexed by the layer's state_slot).
 struct SequenceState {
   KvCache* kv = nullptr;
   KvSequence kv_seq;
+  RecurrentState recurrent;
 };
 
 struct ForwardContext {

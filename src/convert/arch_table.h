@@ -23,8 +23,9 @@ struct TensorPlan {
   std::function<uint64_t(uint64_t)> source_row;
   // Applied to every value (e.g. Mamba's A_log -> -exp(A_log)); null copies.
   float (*value)(float) = nullptr;
-  bool squeeze = false;    // drop dimensions of size 1 (a conv1d weight {K, 1, C})
-  bool force_f32 = false;  // stays F32 whatever the file type (llama.cpp keeps these F32)
+  bool squeeze = false;         // drop dimensions of size 1 (a conv1d weight {K, 1, C})
+  std::vector<uint64_t> shape;  // ggml order; when set, replaces the source's (same count)
+  bool force_f32 = false;       // stays F32 whatever the file type (llama.cpp keeps these F32)
 };
 
 // A tensor the converter computes rather than copies (e.g. llama3 rope factors).
@@ -52,5 +53,7 @@ const ArchConverter& find_arch_converter(std::string_view hf_class);
 
 // The entries (defined in their own files).
 const ArchConverter& llama_arch_converter();
+const ArchConverter& mamba_arch_converter();
+const ArchConverter& mamba2_arch_converter();
 
 }  // namespace ma::convert

@@ -26,6 +26,7 @@ struct Job {
   std::function<uint64_t(uint64_t)> source_row;
   float (*value)(float) = nullptr;
   bool force_f32 = false;
+  std::vector<float> reshaped;  // the whole source, when its rows differ from the output's
 };
 
 // token_embd first, then blocks by layer, then output_norm / output.
@@ -81,12 +82,24 @@ ConvertResult convert_hf_to_gguf(const ConvertOptions& opts) {
     job.source_row = std::move(plan->source_row);
     job.value = plan->value;
     job.force_f32 = plan->force_f32;
+    if (!plan->shape.empty()) {
+      uint64_t count = 1;
+      for (uint64_t d : plan->shape) count *= d;
+      if (count != t->n_elements) {
+        throw Error("tensor '" + hf_name + "' cannot be reshaped for '" + job.name + "'");
+      }
+      job.shape = plan->shape;
+      job.reshaped.resize(count);  // small tensors only (e.g. Mamba-2's A, D, norm)
+      for (uint64_t r = 0; r < t->rows(); ++r) {
+        t->row_to_f32(r, job.reshaped.data() + r * t->cols());
+      }
+    }
     jobs.push_back(std::move(job));
   }
   const std::vector<ExtraTensor> extras =
       arch.extra_tensors ? arch.extra_tensors(model) : std::vector<ExtraTensor>{};
   for (const auto& e : extras) {
-    jobs.push_back({e.name, e.shape, GgmlType::F32, nullptr, &e, {}, nullptr, true});
+    jobs.push_back({e.name, e.shape, GgmlType::F32, nullptr, &e, {}, nullptr, true, {}});
   }
   std::sort(jobs.begin(), jobs.end(),
             [](const Job& a, const Job& b) { return order_key(a.name) < order_key(b.name); });
@@ -137,7 +150,11 @@ ConvertResult convert_hf_to_gguf(const ConvertOptions& opts) {
       };
     } else {
       source = [&job, cols](uint64_t r, float* out) {
-        job.source->row_to_f32(job.source_row ? job.source_row(r) : r, out);
+        if (!job.reshaped.empty()) {
+          std::memcpy(out, job.reshaped.data() + r * cols, cols * sizeof(float));
+        } else {
+          job.source->row_to_f32(job.source_row ? job.source_row(r) : r, out);
+        }
         if (job.value != nullptr) {
           for (uint64_t i = 0; i < cols; ++i) out[i] = job.value(out[i]);
         }

@@ -7,10 +7,14 @@
 namespace ma {
 
 std::unique_ptr<Model> build_llama(gguf::File file);
+std::unique_ptr<Model> build_mamba(gguf::File file);
+std::unique_ptr<Model> build_mamba2(gguf::File file);
 
 std::span<const ArchEntry> architectures() {
   static const std::array kArchs = {
       ArchEntry{"llama", build_llama},
+      ArchEntry{"mamba", build_mamba},
+      ArchEntry{"mamba2", build_mamba2},
   };
   return kArchs;
 }

@@ -72,6 +72,15 @@ std::vector<int64_t> Model::kv_row_elems() const {
   return rows;
 }
 
+std::vector<size_t> Model::recurrent_slot_bytes() const {
+  std::vector<size_t> slots;
+  for (const auto& l : layers_) {
+    const StateSpec spec = l.mixer->state_spec();
+    if (spec.family == StateFamily::kFixed) slots.push_back(spec.fixed_bytes);
+  }
+  return slots;
+}
+
 void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
                     bool all_logits) const {
   const int64_t n = ctx.n_tokens;

@@ -46,6 +46,8 @@ class Model {
 
   // Row sizes of the KV cache, one per attention layer, in depth order.
   std::vector<int64_t> kv_row_elems() const;
+  // Bytes of recurrent state, one per fixed-state layer, in depth order.
+  std::vector<size_t> recurrent_slot_bytes() const;
 
   // Runs n tokens of one sequence at ctx.positions through the model and
   // writes logits: [n x n_vocab] if all_logits, else the last token's [n_vocab].

@@ -16,6 +16,10 @@ inline constexpr double kQuantizedNmse = 5e-4;
 inline constexpr double kF16CacheNmse = 1e-6;
 // RoPE: max abs error on unit-scale inputs.
 inline constexpr double kRopeMaxAbs = 1e-4;
+// Linear / recurrent scans (conv1d, selective scan, a whole Mamba mixer) in
+// fp32 against the fp64 sequential recurrence: max abs error on unit-scale
+// inputs, outputs and final states alike. Also bounds prefill vs decode.
+inline constexpr double kScanMaxAbs = 1e-3;
 // Whole model vs an independent implementation: max abs logit difference.
 inline constexpr double kModelLogitsMaxAbs = 1e-3;
 

@@ -20,6 +20,7 @@ Session::Session(const Model& model, SessionOptions options)
     state_.kv = kv_.get();
     state_.kv_seq = kv_->new_sequence();
   }
+  state_.recurrent = RecurrentState(model_.recurrent_slot_bytes());
   positions_.resize(static_cast<size_t>(options_.n_batch));
   logits_.resize(static_cast<size_t>(model_.hparams().n_vocab));
 }
@@ -62,6 +63,8 @@ const float* Session::decode(int32_t token) {
 
 void Session::reset() {
   if (kv_) kv_->release(state_.kv_seq);
+  state_.kv_seq.length = 0;
+  state_.recurrent.reset();
 }
 
 }  // namespace ma

@@ -37,15 +37,21 @@ TEST(CliInfo, Stories260KJson) {
   EXPECT_EQ(j["memory"]["kv_cache_f16"], 2 * 2048 * 4 * 8 * 2 * 5);
 }
 
-TEST(CliInfo, TextOnEveryModel) {
-  for (const char* name : {"models/stories260K.gguf", "models/llama-2-tiny-random.gguf",
-                           "models/tiny-rwkv-7v0-834K-F32.gguf", "vocab/ggml-vocab-falcon.gguf"}) {
-    MA_REQUIRE_SHARED(path, name);
-    const auto r = run_cli("info -m " + path.string());
-    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
+TEST(CliInfo, TextAndJsonOnEveryGgufInShared) {
+  MA_REQUIRE_SHARED(root, "");
+  size_t n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+    if (e.path().extension() != ".gguf") continue;
+    const auto r = run_cli("info -m " + e.path().string());
+    EXPECT_EQ(r.exit_code, 0) << e.path() << ": " << r.err;
     EXPECT_NE(r.out.find("architecture"), std::string::npos);
     EXPECT_NE(r.out.find("vocabulary"), std::string::npos);
+    const auto j = run_cli("info --json -m " + e.path().string());
+    EXPECT_EQ(j.exit_code, 0) << e.path() << ": " << j.err;
+    EXPECT_NO_THROW(nlohmann::json::parse(j.out)) << e.path();
+    ++n;
   }
+  EXPECT_GE(n, 9u);
   MA_REQUIRE_SHARED(rwkv, "models/tiny-rwkv-7v0-834K-F32.gguf");
   const auto r = run_cli("info -m " + rwkv.string());
   EXPECT_NE(r.out.find("R R R R R R R R R R R R"), std::string::npos) << r.out;

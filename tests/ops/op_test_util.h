@@ -61,4 +61,18 @@ struct TestWeight {
   }
 };
 
+// An F32 weight {in, out} of normal values with standard deviation `std`.
+struct F32Weight {
+  std::vector<float> values;
+  Weight w;
+  F32Weight(int64_t in, int64_t out, uint32_t seed, float std)
+      : values(random_floats(static_cast<size_t>(in * out), seed, std)) {
+    w.type = GgmlType::F32;
+    w.in = in;
+    w.out = out;
+    w.data = reinterpret_cast<const uint8_t*>(values.data());
+    w.row_bytes = static_cast<size_t>(in) * sizeof(float);
+  }
+};
+
 }  // namespace ma::test

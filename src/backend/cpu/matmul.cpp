@@ -59,8 +59,10 @@ void matmul_q4_0x8(ThreadPool& pool, const Weight& w, const float* x, int64_t n_
   const int64_t in = w.in, nb = in / kQK;
   const size_t act_row = static_cast<size_t>(nb) * sizeof(BlockQ8_0);
   const size_t sums_bytes = static_cast<size_t>(n_tokens * nb) * sizeof(int32_t);
-  uint8_t* xq = scratch.activations(act_row * static_cast<size_t>(n_tokens) + sums_bytes);
-  auto* sums = reinterpret_cast<int32_t*>(xq + act_row * static_cast<size_t>(n_tokens));
+  // Q8_0 blocks are 34 bytes: start the int32 sums at the next 64-byte boundary.
+  const size_t sums_at = (act_row * static_cast<size_t>(n_tokens) + 63) / 64 * 64;
+  uint8_t* xq = scratch.activations(sums_at + sums_bytes);
+  auto* sums = reinterpret_cast<int32_t*>(xq + sums_at);
   pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       auto* blocks = reinterpret_cast<BlockQ8_0*>(xq + static_cast<size_t>(t) * act_row);

@@ -1,0 +1,168 @@
+// Parity with Hugging Face transformers for Mamba-1, Falcon-Mamba and Mamba-2:
+// tiny random-weight MambaForCausalLM / FalconMambaForCausalLM / Mamba2ForCausalLM models
+// (tools/fixtures/make_mamba_fixture.py), converted by our own converter, must
+// give transformers' logits (fp64 reference) within the documented tolerance
+// and the same top-1 token at every position, in the prefill mode, the decode
+// mode and after a session reset.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+
+#include "convert/converter.h"
+#include "gguf/gguf_file.h"
+#include "model/arch_registry.h"
+#include "ops/tolerances.h"
+#include "runtime/session.h"
+#include "test_support.h"
+
+namespace ma {
+namespace {
+
+struct Reference {
+  std::vector<int32_t> ids;
+  std::vector<float> logits;  // [ids x vocab]
+};
+
+Reference read_reference(const std::filesystem::path& dir) {
+  Reference f;
+  std::ifstream ids(dir / "reference_ids.txt");
+  int32_t id;
+  while (ids >> id) f.ids.push_back(id);
+  std::ifstream bin(dir / "reference_logits.f32", std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(bin), std::istreambuf_iterator<char>()};
+  f.logits.resize(bytes.size() / 4);
+  std::memcpy(f.logits.data(), bytes.data(), f.logits.size() * 4);
+  return f;
+}
+
+std::filesystem::path fixture_dir(const std::string& arch = "mamba") {
+  return test::source_dir() / "tests/fixtures" / (arch + "-tiny-hf");
+}
+
+std::string convert_fixture(const std::string& tag, const std::string& arch = "mamba") {
+  const auto gguf = std::filesystem::temp_directory_path() /
+                    ("ma_mamba_" + std::to_string(::getpid()) + "_" + tag + ".gguf");
+  convert::ConvertOptions co;
+  co.hf_dir = fixture_dir(arch).string();
+  co.out_path = gguf.string();
+  co.type = "f32";
+  co.progress = false;
+  convert::convert_hf_to_gguf(co);
+  return gguf.string();
+}
+
+TEST(MambaConvert, WritesLlamaCppNamesAndKeys) {
+  const std::string path = convert_fixture("keys");
+  const gguf::File f = gguf::File::open(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(f.architecture(), "mamba");
+  EXPECT_EQ(f.get_uint("mamba.ssm.conv_kernel"), 4u);
+  EXPECT_EQ(f.get_uint("mamba.ssm.inner_size"), 128u);
+  EXPECT_EQ(f.get_uint("mamba.ssm.state_size"), 16u);
+  EXPECT_EQ(f.get_uint("mamba.ssm.time_step_rank"), 4u);
+  EXPECT_EQ(f.get_uint("mamba.context_length"), 1u << 20);
+  EXPECT_FALSE(f.get_bool("mamba.ssm.dt_b_c_rms", true));
+  EXPECT_EQ(f.find_tensor("output.weight"), nullptr);  // tied: the embedding is the head
+  const auto& conv = f.tensor("blk.1.ssm_conv1d.weight");
+  EXPECT_EQ(conv.shape, (std::vector<uint64_t>{4, 128}));
+  const auto& a = f.tensor("blk.2.ssm_a");
+  EXPECT_EQ(a.shape, (std::vector<uint64_t>{16, 128}));
+  const float* av = reinterpret_cast<const float*>(a.data.data());
+  for (size_t i = 0; i < a.n_elements; ++i) ASSERT_LE(av[i], -1.0f) << "A = -exp(A_log)";
+  EXPECT_NE(f.find_tensor("blk.0.ssm_d"), nullptr);
+  EXPECT_NE(f.find_tensor("blk.0.ssm_dt.bias"), nullptr);
+}
+
+TEST(MambaConvert, QuantizedFileKeepsSsmTensorsF32) {
+  const auto gguf = std::filesystem::temp_directory_path() /
+                    ("ma_mamba_" + std::to_string(::getpid()) + "_q8.gguf");
+  convert::ConvertOptions co;
+  co.hf_dir = fixture_dir().string();
+  co.out_path = gguf.string();
+  co.type = "q8_0";
+  co.progress = false;
+  convert::convert_hf_to_gguf(co);
+  const gguf::File f = gguf::File::open(gguf.string());
+  EXPECT_EQ(f.tensor("blk.0.ssm_a").type, GgmlType::F32);
+  EXPECT_EQ(f.tensor("blk.0.ssm_conv1d.weight").type, GgmlType::F32);
+  EXPECT_EQ(f.tensor("blk.0.ssm_in.weight").type, GgmlType::Q8_0);
+  const auto model = load_model(gguf.string());
+  std::filesystem::remove(gguf);
+  Session session(*model, SessionOptions{});
+  const float* l = session.prefill(std::vector<int32_t>{1, 5, 9});
+  EXPECT_TRUE(std::isfinite(l[0]));
+}
+
+TEST(MambaConvert, Mamba2WritesLlamaCppNamesAndKeys) {
+  const std::string path = convert_fixture("keys2", "mamba2");
+  const gguf::File f = gguf::File::open(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(f.architecture(), "mamba2");
+  EXPECT_EQ(f.get_uint("mamba2.ssm.time_step_rank"), 8u);  // the head count
+  EXPECT_EQ(f.get_uint("mamba2.ssm.group_count"), 1u);
+  EXPECT_EQ(f.get_uint("mamba2.ssm.inner_size"), 128u);
+  EXPECT_EQ(f.tensor("blk.0.ssm_a").shape, (std::vector<uint64_t>{1, 8}));
+  EXPECT_EQ(f.tensor("blk.0.ssm_d").shape, (std::vector<uint64_t>{1, 8}));
+  EXPECT_EQ(f.tensor("blk.0.ssm_norm.weight").shape, (std::vector<uint64_t>{128, 1}));
+  EXPECT_EQ(f.tensor("blk.1.ssm_conv1d.weight").shape, (std::vector<uint64_t>{4, 160}));
+  EXPECT_EQ(f.tensor("blk.1.ssm_in.weight").shape, (std::vector<uint64_t>{64, 296}));
+  EXPECT_NE(f.find_tensor("blk.1.ssm_dt.bias"), nullptr);
+}
+
+// (fixture architecture, mode)
+class MambaHfParity : public ::testing::TestWithParam<std::tuple<std::string, std::string>> {};
+
+TEST_P(MambaHfParity, LogitsMatchTransformers) {
+  const auto& [arch, mode] = GetParam();
+  const Reference ref = read_reference(fixture_dir(arch));
+  ASSERT_EQ(ref.ids.size(), 24u);
+  const std::string path = convert_fixture(arch + "_" + mode, arch);
+  const auto model = load_model(path);
+  std::filesystem::remove(path);
+  EXPECT_EQ(model->schedule().to_string(), arch == "mamba2" ? "2 2" : "M M M");
+  const size_t V = static_cast<size_t>(model->hparams().n_vocab);
+  ASSERT_EQ(ref.logits.size(), ref.ids.size() * V);
+
+  SessionOptions so;
+  so.n_ctx = 32;
+  so.n_batch = 7;  // prefill crosses batch boundaries: the state carries over
+  Session session(*model, so);
+  std::vector<float> got(ref.logits.size());
+  auto decode_all = [&] {
+    for (size_t t = 0; t < ref.ids.size(); ++t) {
+      const float* l = session.decode(ref.ids[t]);
+      std::copy(l, l + V, got.begin() + static_cast<long>(t * V));
+    }
+  };
+  if (mode == "prefill") {
+    session.prefill_all(ref.ids, got.data());
+  } else if (mode == "decode") {
+    decode_all();
+  } else {  // "reset": a used session, reset, must start from the zero state
+    session.prefill(std::vector<int32_t>{1, 100, 200, 300});
+    session.reset();
+    decode_all();
+  }
+  double worst = 0;
+  for (size_t t = 0; t < ref.ids.size(); ++t) {
+    const float* a = got.data() + t * V;
+    const float* b = ref.logits.data() + t * V;
+    for (size_t v = 0; v < V; ++v) worst = std::max(worst, std::abs(double(a[v]) - b[v]));
+    EXPECT_EQ(std::max_element(a, a + V) - a, std::max_element(b, b + V) - b)
+        << "top-1 differs at position " << t;
+  }
+  EXPECT_LT(worst, tolerance::kModelLogitsMaxAbs);
+  RecordProperty("max_abs_logit_diff", std::to_string(worst));
+  std::printf("[ %s %s ] max |logit - transformers| = %.3g\n", arch.c_str(), mode.c_str(), worst);
+}
+
+INSTANTIATE_TEST_SUITE_P(MambaModes, MambaHfParity,
+                         ::testing::Combine(::testing::Values("mamba", "mamba2", "falcon-mamba"),
+                                            ::testing::Values("prefill", "decode", "reset")));
+
+}  // namespace
+}  // namespace ma
