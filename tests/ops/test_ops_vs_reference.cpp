@@ -84,6 +84,14 @@ TEST(OpsDotKernels, PortableAndFastAgree) {
   const TestWeight xk(GgmlType::Q8_K, n, 1, 13);
   EXPECT_TRUE(close(fast->q4_k(q4k.w.data, xk.w.data, n), portable.q4_k(q4k.w.data, xk.w.data, n)));
   EXPECT_TRUE(close(fast->q6_k(q6k.w.data, xk.w.data, n), portable.q6_k(q6k.w.data, xk.w.data, n)));
+  // Activation quantization: same scales; quants equal except on exact ties.
+  const auto xf = random_floats(static_cast<size_t>(n), 14, 3.0f);
+  std::vector<uint8_t> qa(static_cast<size_t>(n / 32 * 34)), qb(qa.size());
+  fast->quantize_q8_0(xf.data(), qa.data(), n);
+  portable.quantize_q8_0(xf.data(), qb.data(), n);
+  for (size_t i = 0; i < qa.size(); ++i) {
+    EXPECT_LE(std::abs(int(int8_t(qa[i])) - int(int8_t(qb[i]))), i % 34 < 2 ? 0 : 1) << i;
+  }
   // Four-token kernels equal four single dots.
   const TestWeight xs(GgmlType::Q8_0, n, 4, 8);
   const void* rows[4];

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/q4_0x8.h"
 #include "convert/requantize.h"
@@ -50,9 +52,19 @@ TEST(OpsQ4_0x8, RepackedMatmulMatchesRowsAndReference) {
   EXPECT_FALSE(cpu::can_repack_q4_0x8(test::TestWeight(GgmlType::Q8_0, 64, 16, 1).w));
 }
 
-TEST(OpsQ4_0x8, Avx2AndPortableKernelsAgree) {
-  const cpu::GemvQ4_0x8 fast = cpu::avx2_gemv_q4_0x8();
-  if (fast == nullptr) GTEST_SKIP() << "no AVX2 on this CPU: only the portable kernel exists";
+void expect_same_as_portable(cpu::GemvQ4_0x8 fast);
+
+TEST(OpsQ4_0x8, FastAndPortableKernelsAgree) {
+  for (const cpu::GemvQ4_0x8 fast : {cpu::avx2_gemv_q4_0x8(), cpu::vnni_gemv_q4_0x8()}) {
+    if (fast == nullptr) {
+      std::printf("[   NOTE   ] a Q4_0x8 kernel is not available on this CPU; not compared\n");
+      continue;
+    }
+    expect_same_as_portable(fast);
+  }
+}
+
+void expect_same_as_portable(cpu::GemvQ4_0x8 fast) {
   const int64_t in = 512, nb = in / 32;
   const test::TestWeight tw(GgmlType::Q4_0, in, 8, 9);
   std::vector<uint8_t> packed(tw.bytes.size());

@@ -272,6 +272,39 @@ float dot_q6_k(const void* wv, const void* xv, int64_t n) {
   return hsum(acc);
 }
 
+void quantize_q8_0(const float* x, void* out, int64_t n) {
+  auto* blocks = static_cast<BlockQ8_0*>(out);
+  const __m256 sign_bit = _mm256_set1_ps(-0.0f);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* xb = x + b * kQK;
+    __m256 v[4];
+    __m256 amax = _mm256_setzero_ps();
+    for (int i = 0; i < 4; ++i) {
+      v[i] = _mm256_loadu_ps(xb + 8 * i);
+      amax = _mm256_max_ps(amax, _mm256_andnot_ps(sign_bit, v[i]));
+    }
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(amax), _mm256_extractf128_ps(amax, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    const float d = _mm_cvtss_f32(m) / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = _cvtss_sh(d, 0);
+    const __m256 scale = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int i = 0; i < 4; ++i) {
+      q[i] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[i], scale),
+                                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    }
+    // int32 -> int16 -> int8; the packs interleave 128-bit lanes, the permute restores order.
+    const __m256i q01 = _mm256_packs_epi32(q[0], q[1]);
+    const __m256i q23 = _mm256_packs_epi32(q[2], q[3]);
+    const __m256i q8 = _mm256_packs_epi16(q01, q23);
+    const __m256i ordered =
+        _mm256_permutevar8x32_epi32(q8, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(blocks[b].qs), ordered);
+  }
+}
+
 void axpy_f32(float* acc, float p, const float* v, int64_t n) {
   const __m256 pv = _mm256_set1_ps(p);
   int64_t i = 0;
@@ -297,21 +330,22 @@ void axpy_f16(float* acc, float p, const uint16_t* v, int64_t n) {
 const DotKernels* avx2_dot_kernels() {
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return nullptr;
-  static const DotKernels k{"avx2",
-                            dot_f32,
-                            dot_f16,
-                            dot_bf16,
-                            dot_q4_0,
-                            dot_q4_1,
-                            portable_dot_kernels().q5_0,
-                            portable_dot_kernels().q5_1,
-                            dot_q8_0,
-                            dot_q4_0_x4,
-                            dot_q8_0_x4,
-                            dot_q4_k,
-                            dot_q6_k,
-                            axpy_f32,
-                            axpy_f16};
+  static const DotKernels k{.name = "avx2",
+                            .f32 = dot_f32,
+                            .f16 = dot_f16,
+                            .bf16 = dot_bf16,
+                            .q4_0 = dot_q4_0,
+                            .q4_1 = dot_q4_1,
+                            .q5_0 = portable_dot_kernels().q5_0,
+                            .q5_1 = portable_dot_kernels().q5_1,
+                            .q8_0 = dot_q8_0,
+                            .q4_0_x4 = dot_q4_0_x4,
+                            .q8_0_x4 = dot_q8_0_x4,
+                            .q4_k = dot_q4_k,
+                            .q6_k = dot_q6_k,
+                            .quantize_q8_0 = quantize_q8_0,
+                            .axpy_f32 = axpy_f32,
+                            .axpy_f16 = axpy_f16};
   return &k;
 }
 

@@ -33,6 +33,9 @@ struct DotKernels {
   DotQ8x4 q8_0_x4;
   DotQ8K q4_k;
   DotQ8K q6_k;
+  // Activations to Q8_0 blocks (n a multiple of 32); rounding may differ from
+  // the reference quantizer on exact ties.
+  void (*quantize_q8_0)(const float* x, void* blocks, int64_t n);
   // acc[i] += p * v[i]: attention's weighted sum of cached values.
   void (*axpy_f32)(float* acc, float p, const float* v, int64_t n);
   void (*axpy_f16)(float* acc, float p, const uint16_t* v, int64_t n);

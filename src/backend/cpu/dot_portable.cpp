@@ -6,6 +6,7 @@
 #include "backend/cpu/dot_kernels.h"
 #include "core/fp16.h"
 #include "quant/blocks.h"
+#include "quant/quantize.h"
 
 namespace ma::cpu {
 namespace {
@@ -170,6 +171,10 @@ float dot_q6_k(const void* wv, const void* xv, int64_t n) {
   return s;
 }
 
+void quantize_q8_0(const float* x, void* blocks, int64_t n) {
+  quantize_row(GgmlType::Q8_0, x, blocks, n);
+}
+
 void axpy_f32(float* acc, float p, const float* v, int64_t n) {
   for (int64_t i = 0; i < n; ++i) acc[i] += p * v[i];
 }
@@ -181,9 +186,22 @@ void axpy_f16(float* acc, float p, const uint16_t* v, int64_t n) {
 }  // namespace
 
 const DotKernels& portable_dot_kernels() {
-  static const DotKernels k{"portable", dot_f32,  dot_f16,  dot_bf16, dot_q4_0,
-                            dot_q4_1,   dot_q5_0, dot_q5_1, dot_q8_0, nullptr,
-                            nullptr,    dot_q4_k, dot_q6_k, axpy_f32, axpy_f16};
+  static const DotKernels k{.name = "portable",
+                            .f32 = dot_f32,
+                            .f16 = dot_f16,
+                            .bf16 = dot_bf16,
+                            .q4_0 = dot_q4_0,
+                            .q4_1 = dot_q4_1,
+                            .q5_0 = dot_q5_0,
+                            .q5_1 = dot_q5_1,
+                            .q8_0 = dot_q8_0,
+                            .q4_0_x4 = nullptr,
+                            .q8_0_x4 = nullptr,
+                            .q4_k = dot_q4_k,
+                            .q6_k = dot_q6_k,
+                            .quantize_q8_0 = quantize_q8_0,
+                            .axpy_f32 = axpy_f32,
+                            .axpy_f16 = axpy_f16};
   return k;
 }
 

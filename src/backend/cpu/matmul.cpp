@@ -46,9 +46,10 @@ void tiled_rows(ThreadPool& pool, const Weight& w, int64_t n_tokens, float* y, R
 
 GemvQ4_0x8 gemv_q4_0x8_kernel() {
   static const GemvQ4_0x8 k = [] {
-    const GemvQ4_0x8 fast = avx2_gemv_q4_0x8();
-    return fast != nullptr && &dot_kernels() != &portable_dot_kernels() ? fast
-                                                                        : portable_gemv_q4_0x8();
+    if (&dot_kernels() == &portable_dot_kernels()) return portable_gemv_q4_0x8();
+    if (const GemvQ4_0x8 vnni = vnni_gemv_q4_0x8()) return vnni;
+    const GemvQ4_0x8 avx2 = avx2_gemv_q4_0x8();
+    return avx2 != nullptr ? avx2 : portable_gemv_q4_0x8();
   }();
   return k;
 }
@@ -66,7 +67,7 @@ void matmul_q4_0x8(ThreadPool& pool, const Weight& w, const float* x, int64_t n_
   pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       auto* blocks = reinterpret_cast<BlockQ8_0*>(xq + static_cast<size_t>(t) * act_row);
-      quantize_row(GgmlType::Q8_0, x + t * in, blocks, in);
+      dot_kernels().quantize_q8_0(x + t * in, blocks, in);
       for (int64_t k = 0; k < nb; ++k) {
         int32_t s = 0;
         for (int j = 0; j < kQK; ++j) s += blocks[k].qs[j];
@@ -130,7 +131,7 @@ void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens,
     uint8_t* xq = scratch.activations(act_row * static_cast<size_t>(n_tokens));
     pool.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
       for (int64_t t = t0; t < t1; ++t) {
-        quantize_row(GgmlType::Q8_0, x + t * in, xq + static_cast<size_t>(t) * act_row, in);
+        k.quantize_q8_0(x + t * in, xq + static_cast<size_t>(t) * act_row, in);
       }
     });
     const DotQ8x4 dot4 = w.type == GgmlType::Q4_0   ? k.q4_0_x4

@@ -36,5 +36,6 @@ using GemvQ4_0x8 = void (*)(const BlockQ4_0x8* group, int64_t n_blocks, const vo
 
 GemvQ4_0x8 portable_gemv_q4_0x8();
 GemvQ4_0x8 avx2_gemv_q4_0x8();  // nullptr without AVX2
+GemvQ4_0x8 vnni_gemv_q4_0x8();  // nullptr without AVX512-VNNI/VL
 
 }  // namespace ma::cpu
