@@ -1,6 +1,6 @@
 // AVX2 + FMA + F16C dot products. This file alone is compiled with those
-// instruction sets (see CMakeLists.txt); it is only called after a run-time
-// CPU check, so the binary still runs on older x86 and other CPUs.
+// instruction sets (see CMakeLists.txt); cpu_dispatch.cpp, compiled without
+// them, checks the CPU before anything here runs.
 #include "backend/cpu/dot_kernels.h"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -327,9 +327,7 @@ void axpy_f16(float* acc, float p, const uint16_t* v, int64_t n) {
 
 }  // namespace
 
-const DotKernels* avx2_dot_kernels() {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return nullptr;
+const DotKernels* avx2_dot_kernels_unchecked() {
   static const DotKernels k{.name = "avx2",
                             .f32 = dot_f32,
                             .f16 = dot_f16,

@@ -1,6 +1,6 @@
 // AVX2 kernel for the 8-row interleaved Q4_0 layout (see q4_0x8.h). Compiled
 // with AVX2/FMA/F16C flags (CMakeLists.txt: *_avx2.cpp); called only after
-// the run-time CPU check.
+// the run-time CPU check in cpu_dispatch.cpp.
 #include "backend/cpu/q4_0x8.h"
 
 #if defined(__x86_64__) && defined(__AVX2__) && defined(__FMA__) && defined(__F16C__)
@@ -71,9 +71,7 @@ void gemv_avx2(const BlockQ4_0x8* group, int64_t n_blocks, const void* const* x_
 
 }  // namespace
 
-GemvQ4_0x8 avx2_gemv_q4_0x8() {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return nullptr;
+GemvQ4_0x8 avx2_gemv_q4_0x8_unchecked() {
   return gemv_avx2;
 }
 

@@ -2,7 +2,7 @@
 // 32-bit lane holds 4 consecutive quants of one row, which is exactly what
 // vpdpbusd multiplies and sums, so one instruction replaces the AVX2 kernel's
 // multiply / widen / add sequence. Compiled with AVX512-VNNI/VL flags
-// (CMakeLists.txt: *_vnni.cpp) and called only after a run-time CPU check.
+// (CMakeLists.txt: *_vnni.cpp) and called only after the run-time CPU check in cpu_dispatch.cpp.
 #include "backend/cpu/q4_0x8.h"
 
 #if defined(__x86_64__) && defined(__AVX512VNNI__) && defined(__AVX512VL__) && defined(__F16C__)
@@ -65,12 +65,7 @@ void gemv_vnni(const BlockQ4_0x8* group, int64_t n_blocks, const void* const* x_
 
 }  // namespace
 
-GemvQ4_0x8 vnni_gemv_q4_0x8() {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512vl") ||
-      !__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-    return nullptr;
-  }
+GemvQ4_0x8 vnni_gemv_q4_0x8_unchecked() {
   return gemv_vnni;
 }
 
