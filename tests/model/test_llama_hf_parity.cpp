@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "convert/converter.h"
+#include "hf_reference.h"
 #include "model/arch_registry.h"
 #include "ops/tolerances.h"
 #include "runtime/session.h"
@@ -20,38 +21,14 @@
 namespace ma {
 namespace {
 
-struct Fixture {
-  std::vector<int32_t> ids;
-  std::vector<float> logits;  // [ids x vocab]
-};
-
-Fixture read_fixture(const std::filesystem::path& dir) {
-  Fixture f;
-  std::ifstream ids(dir / "reference_ids.txt");
-  int32_t id;
-  while (ids >> id) f.ids.push_back(id);
-  std::ifstream bin(dir / "reference_logits.f32", std::ios::binary);
-  const std::string bytes{std::istreambuf_iterator<char>(bin), std::istreambuf_iterator<char>()};
-  f.logits.resize(bytes.size() / 4);
-  std::memcpy(f.logits.data(), bytes.data(), f.logits.size() * 4);
-  return f;
-}
-
 class LlamaHfParity : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(LlamaHfParity, LogitsMatchTransformers) {
   const auto dir = test::source_dir() / "tests/fixtures/llama-gqa-tiny-hf";
-  const Fixture ref = read_fixture(dir);
+  const test::HfReference ref = test::read_hf_reference(dir);
   ASSERT_EQ(ref.ids.size(), 24u);
-  const auto gguf = std::filesystem::temp_directory_path() /
-                    ("ma_parity_" + std::to_string(::getpid()) + "_" + GetParam() + ".gguf");
-  convert::ConvertOptions co;
-  co.hf_dir = dir.string();
-  co.out_path = gguf.string();
-  co.type = "f32";
-  co.progress = false;
-  convert::convert_hf_to_gguf(co);
-  const auto model = load_model(gguf.string());
+  const std::string gguf = test::convert_hf_fixture(dir, "llama_" + GetParam());
+  const auto model = load_model(gguf);
   std::filesystem::remove(gguf);
   const size_t V = static_cast<size_t>(model->hparams().n_vocab);
   ASSERT_EQ(ref.logits.size(), ref.ids.size() * V);

@@ -14,6 +14,7 @@
 
 #include "convert/converter.h"
 #include "gguf/gguf_file.h"
+#include "hf_reference.h"
 #include "model/arch_registry.h"
 #include "ops/tolerances.h"
 #include "runtime/session.h"
@@ -22,37 +23,14 @@
 namespace ma {
 namespace {
 
-struct Reference {
-  std::vector<int32_t> ids;
-  std::vector<float> logits;  // [ids x vocab]
-};
-
-Reference read_reference(const std::filesystem::path& dir) {
-  Reference f;
-  std::ifstream ids(dir / "reference_ids.txt");
-  int32_t id;
-  while (ids >> id) f.ids.push_back(id);
-  std::ifstream bin(dir / "reference_logits.f32", std::ios::binary);
-  const std::string bytes{std::istreambuf_iterator<char>(bin), std::istreambuf_iterator<char>()};
-  f.logits.resize(bytes.size() / 4);
-  std::memcpy(f.logits.data(), bytes.data(), f.logits.size() * 4);
-  return f;
-}
+using Reference = test::HfReference;
 
 std::filesystem::path fixture_dir(const std::string& arch = "mamba") {
   return test::source_dir() / "tests/fixtures" / (arch + "-tiny-hf");
 }
 
 std::string convert_fixture(const std::string& tag, const std::string& arch = "mamba") {
-  const auto gguf = std::filesystem::temp_directory_path() /
-                    ("ma_mamba_" + std::to_string(::getpid()) + "_" + tag + ".gguf");
-  convert::ConvertOptions co;
-  co.hf_dir = fixture_dir(arch).string();
-  co.out_path = gguf.string();
-  co.type = "f32";
-  co.progress = false;
-  convert::convert_hf_to_gguf(co);
-  return gguf.string();
+  return test::convert_hf_fixture(fixture_dir(arch), arch + "_" + tag);
 }
 
 TEST(MambaConvert, WritesLlamaCppNamesAndKeys) {
@@ -118,7 +96,7 @@ class MambaHfParity : public ::testing::TestWithParam<std::tuple<std::string, st
 
 TEST_P(MambaHfParity, LogitsMatchTransformers) {
   const auto& [arch, mode] = GetParam();
-  const Reference ref = read_reference(fixture_dir(arch));
+  const Reference ref = test::read_hf_reference(fixture_dir(arch));
   ASSERT_EQ(ref.ids.size(), 24u);
   const std::string path = convert_fixture(arch + "_" + mode, arch);
   const auto model = load_model(path);

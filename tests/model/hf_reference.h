@@ -1,0 +1,49 @@
+// Shared by the transformers parity tests: reading a fixture's reference ids
+// and logits (written by the scripts in tools/fixtures/), and converting the
+// fixture's HF folder with our own converter into a temporary GGUF.
+#pragma once
+
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "convert/converter.h"
+
+namespace ma::test {
+
+struct HfReference {
+  std::vector<int32_t> ids;
+  std::vector<float> logits;  // [ids x vocab], transformers in fp64, stored as float32
+};
+
+inline HfReference read_hf_reference(const std::filesystem::path& dir) {
+  HfReference r;
+  std::ifstream ids(dir / "reference_ids.txt");
+  int32_t id;
+  while (ids >> id) r.ids.push_back(id);
+  std::ifstream bin(dir / "reference_logits.f32", std::ios::binary);
+  const std::string bytes{std::istreambuf_iterator<char>(bin), std::istreambuf_iterator<char>()};
+  r.logits.resize(bytes.size() / 4);
+  std::memcpy(r.logits.data(), bytes.data(), r.logits.size() * 4);
+  return r;
+}
+
+// Converts an HF folder to an F32 GGUF in the temp directory; the caller removes it.
+inline std::string convert_hf_fixture(const std::filesystem::path& dir, const std::string& tag) {
+  const auto gguf = std::filesystem::temp_directory_path() /
+                    ("ma_fixture_" + std::to_string(::getpid()) + "_" + tag + ".gguf");
+  convert::ConvertOptions co;
+  co.hf_dir = dir.string();
+  co.out_path = gguf.string();
+  co.type = "f32";
+  co.progress = false;
+  convert::convert_hf_to_gguf(co);
+  return gguf.string();
+}
+
+}  // namespace ma::test
