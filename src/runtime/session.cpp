@@ -67,4 +67,30 @@ void Session::reset() {
   state_.recurrent.reset();
 }
 
+SessionSnapshot Session::snapshot() const {
+  SessionSnapshot snap;
+  snap.n_past = n_past();
+  if (kv_) snap.kv = kv_->export_tokens(state_.kv_seq, snap.n_past);
+  const size_t floats = state_.recurrent.bytes() / sizeof(float);
+  snap.recurrent.assign(state_.recurrent.data(), state_.recurrent.data() + floats);
+  return snap;
+}
+
+void Session::restore(const SessionSnapshot& snap) {
+  if (snap.n_past > n_ctx_) {
+    throw Error("snapshot of " + std::to_string(snap.n_past) +
+                " tokens does not fit in the context of " + std::to_string(n_ctx_));
+  }
+  if (snap.recurrent.size() * sizeof(float) != state_.recurrent.bytes()) {
+    throw Error("snapshot does not match this model's recurrent state");
+  }
+  reset();
+  if (kv_) {
+    kv_->reserve(state_.kv_seq, snap.n_past);
+    kv_->import_tokens(state_.kv_seq, snap.n_past, snap.kv);
+  }
+  std::copy(snap.recurrent.begin(), snap.recurrent.end(), state_.recurrent.data());
+  state_.kv_seq.length = snap.n_past;
+}
+
 }  // namespace ma

@@ -16,6 +16,15 @@
 
 namespace ma {
 
+// A sequence's whole state at one point: the KV rows of every attention
+// layer and every recurrent slot. Restoring it continues exactly from there
+// (the base of prefix caching and speculative decoding).
+struct SessionSnapshot {
+  int64_t n_past = 0;
+  std::vector<uint8_t> kv;       // KvCache::export_tokens
+  std::vector<float> recurrent;  // every recurrent slot, as RecurrentState stores them
+};
+
 struct SessionOptions {
   int64_t n_ctx = 0;      // 0: the model's training context, at most 4096
   int n_threads = 0;      // 0: all hardware threads
@@ -40,6 +49,10 @@ class Session {
   const float* decode(int32_t token);
   // Forgets the sequence (keeps every buffer).
   void reset();
+
+  SessionSnapshot snapshot() const;
+  // Replaces the sequence with a snapshot taken from a session of the same model.
+  void restore(const SessionSnapshot& snap);
 
  private:
   void run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits);

@@ -104,4 +104,36 @@ void KvCache::copy_tokens(const KvSequence& from, const KvSequence& to, int64_t 
   }
 }
 
+std::vector<uint8_t> KvCache::export_tokens(const KvSequence& seq, int64_t n) const {
+  std::vector<uint8_t> out;
+  for (int64_t l = 0; l < n_layers(); ++l) {
+    const KvLayerView view = this->view(l, seq);
+    const size_t row_bytes = static_cast<size_t>(view.row_elems) * elem_size();
+    for (const auto* buf : {&k_[static_cast<size_t>(l)], &v_[static_cast<size_t>(l)]}) {
+      for (int64_t pos = 0; pos < n; ++pos) {
+        const uint8_t* src = buf->data() + static_cast<size_t>(view.offset(pos)) * elem_size();
+        out.insert(out.end(), src, src + row_bytes);
+      }
+    }
+  }
+  return out;
+}
+
+void KvCache::import_tokens(const KvSequence& seq, int64_t n, const std::vector<uint8_t>& bytes) {
+  size_t at = 0;
+  for (int64_t l = 0; l < n_layers(); ++l) {
+    const KvLayerView view = this->view(l, seq);
+    const size_t row_bytes = static_cast<size_t>(view.row_elems) * elem_size();
+    for (auto* buf : {&k_[static_cast<size_t>(l)], &v_[static_cast<size_t>(l)]}) {
+      for (int64_t pos = 0; pos < n; ++pos) {
+        if (at + row_bytes > bytes.size()) throw Error("KV snapshot is truncated");
+        std::memcpy(buf->data() + static_cast<size_t>(view.offset(pos)) * elem_size(),
+                    bytes.data() + at, row_bytes);
+        at += row_bytes;
+      }
+    }
+  }
+  if (at != bytes.size()) throw Error("KV snapshot does not match this cache's shape");
+}
+
 }  // namespace ma

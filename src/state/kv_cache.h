@@ -55,8 +55,13 @@ class KvCache {
   KvLayerView view(int64_t layer, const KvSequence& seq) const;
 
   // Copies the cached rows of positions [0, n) of one sequence into another's
-  // pages (both reserved), e.g. to restore a snapshot.
+  // pages (both reserved), e.g. to fork a sequence.
   void copy_tokens(const KvSequence& from, const KvSequence& to, int64_t n);
+
+  // The K and V rows of positions [0, n) of every layer, as one byte string
+  // (a snapshot), and the way back into a sequence with room for n tokens.
+  std::vector<uint8_t> export_tokens(const KvSequence& seq, int64_t n) const;
+  void import_tokens(const KvSequence& seq, int64_t n, const std::vector<uint8_t>& bytes);
 
  private:
   size_t elem_size() const { return type_ == KvType::kF16 ? 2 : 4; }

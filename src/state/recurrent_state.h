@@ -24,6 +24,9 @@ class RecurrentState {
   float* slot(int64_t slot);
   const float* slot(int64_t slot) const;
 
+  // Every slot with its padding, bytes() long (snapshots copy this).
+  float* data() { return buffer_.data(); }
+  const float* data() const { return buffer_.data(); }
   // Back to the state before the first token.
   void reset();
 
