@@ -9,7 +9,7 @@
 
 namespace ma {
 namespace {
-enum : int { kWsResidual = 8, kWsNormed, kWsBlockOut, kWsLast };
+enum : int { kWsResidual = 8, kWsNormed, kWsBlockOut };
 }
 
 Model::Model(gguf::File file, Hparams hp)

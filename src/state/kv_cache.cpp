@@ -88,22 +88,6 @@ KvLayerView KvCache::view(int64_t layer, const KvSequence& seq) const {
   return v;
 }
 
-void KvCache::copy_tokens(const KvSequence& from, const KvSequence& to, int64_t n) {
-  for (int64_t l = 0; l < n_layers(); ++l) {
-    const KvLayerView src = view(l, from);
-    const KvLayerView dst = view(l, to);
-    const size_t row_bytes = static_cast<size_t>(src.row_elems) * elem_size();
-    for (int64_t pos = 0; pos < n; ++pos) {
-      const size_t so = static_cast<size_t>(src.offset(pos)) * elem_size();
-      const size_t d = static_cast<size_t>(dst.offset(pos)) * elem_size();
-      std::memcpy(k_[static_cast<size_t>(l)].data() + d, k_[static_cast<size_t>(l)].data() + so,
-                  row_bytes);
-      std::memcpy(v_[static_cast<size_t>(l)].data() + d, v_[static_cast<size_t>(l)].data() + so,
-                  row_bytes);
-    }
-  }
-}
-
 std::vector<uint8_t> KvCache::export_tokens(const KvSequence& seq, int64_t n) const {
   std::vector<uint8_t> out;
   for (int64_t l = 0; l < n_layers(); ++l) {

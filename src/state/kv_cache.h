@@ -54,10 +54,6 @@ class KvCache {
   void store(int64_t layer, const KvSequence& seq, int64_t pos, const float* k, const float* v);
   KvLayerView view(int64_t layer, const KvSequence& seq) const;
 
-  // Copies the cached rows of positions [0, n) of one sequence into another's
-  // pages (both reserved), e.g. to fork a sequence.
-  void copy_tokens(const KvSequence& from, const KvSequence& to, int64_t n);
-
   // The K and V rows of positions [0, n) of every layer, as one byte string
   // (a snapshot), and the way back into a sequence with room for n tokens.
   std::vector<uint8_t> export_tokens(const KvSequence& seq, int64_t n) const;

@@ -97,10 +97,6 @@ void matmul_q4_0x8(ThreadPool& pool, const Weight& w, const float* x, int64_t n_
 
 }  // namespace
 
-bool matmul_uses_q8_activations(GgmlType type) {
-  return q8_kernel(type, portable_dot_kernels()) != nullptr;
-}
-
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
             MatmulScratch& scratch) {
   if (w.layout == WeightLayout::kQ4_0x8) {

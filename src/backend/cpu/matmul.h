@@ -32,7 +32,4 @@ class MatmulScratch {
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
             MatmulScratch& scratch);
 
-// Whether matmul multiplies this type through Q8_0-quantized activations.
-bool matmul_uses_q8_activations(GgmlType type);
-
 }  // namespace ma::cpu
