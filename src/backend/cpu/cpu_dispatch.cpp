@@ -4,12 +4,14 @@
 // built with AVX2 / AVX-512 flags and are called only when the CPU has them.
 #include "backend/cpu/dot_kernels.h"
 #include "backend/cpu/q4_0x8.h"
+#include "backend/cpu/small_gemm.h"
 
 namespace ma::cpu {
 
 const DotKernels* avx2_dot_kernels_unchecked();
 GemvQ4_0x8 avx2_gemv_q4_0x8_unchecked();
 GemvQ4_0x8 vnni_gemv_q4_0x8_unchecked();
+SmallGemm avx2_small_gemm_unchecked();
 
 namespace {
 
@@ -41,6 +43,10 @@ const DotKernels* avx2_dot_kernels() {
 
 GemvQ4_0x8 avx2_gemv_q4_0x8() {
   return has_avx2() ? avx2_gemv_q4_0x8_unchecked() : nullptr;
+}
+
+SmallGemm avx2_small_gemm() {
+  return has_avx2() ? avx2_small_gemm_unchecked() : nullptr;
 }
 
 GemvQ4_0x8 vnni_gemv_q4_0x8() {
