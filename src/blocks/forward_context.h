@@ -27,15 +27,24 @@ class Workspace {
   std::vector<std::vector<float>> buffers_;
 };
 
-// Scratch buffer ids; blocks of one layer run one after another, so blocks
-// of different layers may share ids.
+// Scratch buffer ids, all in this one list so no two users collide. Blocks
+// of one layer run one after another, so blocks of different layers may
+// share ids; the model's own buffers live across layers.
 enum WorkspaceId : int {
-  kWsQ = 0,
+  kWsResidual = 0,  // Model::forward: the residual stream
+  kWsNormed,        // Model::forward: a normalised copy, a block's input
+  kWsBlockOut,      // Model::forward: a block's output
+  kWsQ,
   kWsK,
   kWsV,
   kWsAttnOut,
   kWsGate,
   kWsUp,
+  kWsRouter,           // MoE router logits
+  kWsRouterPicks,      // MoE: each token's experts and weights
+  kWsRouterRows,       // MoE: which picks one expert serves
+  kWsExpertIn,         // MoE: the tokens routed to one expert
+  kWsExpertOut,        // MoE: that expert's outputs
   kWsMixerFirst = 16,  // ids from here on belong to linear mixers
 };
 

@@ -10,6 +10,7 @@ using Entry = const ArchConverter& (*)();
 // One line per architecture.
 constexpr Entry kArchConverters[] = {
     llama_arch_converter,
+    jamba_arch_converter,
     mamba_arch_converter,
     mamba2_arch_converter,
 };

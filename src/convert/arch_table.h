@@ -26,6 +26,10 @@ struct TensorPlan {
   bool squeeze = false;         // drop dimensions of size 1 (a conv1d weight {K, 1, C})
   std::vector<uint64_t> shape;  // ggml order; when set, replaces the source's (same count)
   bool force_f32 = false;       // stays F32 whatever the file type (llama.cpp keeps these F32)
+  // Stacking (MoE experts): sources with the same gguf_name become one tensor
+  // with a new outermost dimension of stack_count; this one is slice stack_index.
+  uint32_t stack_index = 0;
+  uint32_t stack_count = 0;  // 0: not stacked
 };
 
 // A tensor the converter computes rather than copies (e.g. llama3 rope factors).
@@ -53,6 +57,7 @@ const ArchConverter& find_arch_converter(std::string_view hf_class);
 
 // The entries (defined in their own files).
 const ArchConverter& llama_arch_converter();
+const ArchConverter& jamba_arch_converter();
 const ArchConverter& mamba_arch_converter();
 const ArchConverter& mamba2_arch_converter();
 

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 
 #include "convert/arch_table.h"
 #include "convert/file_type.h"
@@ -26,7 +27,8 @@ struct Job {
   std::function<uint64_t(uint64_t)> source_row;
   float (*value)(float) = nullptr;
   bool force_f32 = false;
-  std::vector<float> reshaped;  // the whole source, when its rows differ from the output's
+  std::vector<float> reshaped;         // the whole source, when its rows differ from the output's
+  std::vector<const StTensor*> stack;  // stacked sources (MoE experts), in order
 };
 
 // token_embd first, then blocks by layer, then output_norm / output.
@@ -36,9 +38,46 @@ std::tuple<int, long, std::string> order_key(const std::string& name) {
   return {name.starts_with("output") ? 2 : 0, 0, name};
 }
 
+// A scalar key, or the largest value of a per-layer array (Jamba's head_count_kv).
 uint64_t meta_u32(const GgufStreamWriter& w, const std::string& key, uint64_t fallback) {
   const Value* v = w.find(key);
-  return v == nullptr ? fallback : v->as_uint(key);
+  if (v == nullptr) return fallback;
+  if (v->type != gguf::ValueType::ARRAY) return v->as_uint(key);
+  uint64_t largest = 0;
+  for (const Value& item : v->as_array(key).items) largest = std::max(largest, item.as_uint(key));
+  return largest;
+}
+
+// Puts `t` into the stacked job named by `plan`, creating the job with the
+// first part; every part must have the same shape and dtype.
+void add_to_stack(std::vector<Job>& jobs, std::map<std::string, size_t>& stacked,
+                  const TensorPlan& plan, const std::string& hf_name, const StTensor* t) {
+  auto [it, created] = stacked.try_emplace(plan.gguf_name, jobs.size());
+  if (created) {
+    Job job;
+    job.name = plan.gguf_name;
+    job.shape.assign(t->shape.rbegin(), t->shape.rend());
+    job.shape.push_back(plan.stack_count);
+    job.value = plan.value;
+    job.force_f32 = plan.force_f32;
+    job.stack.assign(plan.stack_count, nullptr);
+    jobs.push_back(std::move(job));
+  }
+  Job& job = jobs[it->second];
+  if (plan.stack_count != job.stack.size() || plan.stack_index >= job.stack.size() ||
+      job.stack[plan.stack_index] != nullptr) {
+    throw Error("tensor '" + hf_name + "': bad or repeated part " +
+                std::to_string(plan.stack_index) + " of '" + plan.gguf_name + "'");
+  }
+  job.stack[plan.stack_index] = t;
+  const StTensor* ref = nullptr;
+  for (const StTensor* s : job.stack) {
+    if (s != nullptr && s != t) ref = s;
+  }
+  if (ref != nullptr && (ref->shape != t->shape || ref->dtype != t->dtype)) {
+    throw Error("tensor '" + hf_name + "' differs in shape or dtype from the other parts of '" +
+                plan.gguf_name + "'");
+  }
 }
 
 }  // namespace
@@ -70,9 +109,14 @@ ConvertResult convert_hf_to_gguf(const ConvertOptions& opts) {
   w.set("general.file_type", Value::u32(ft.ftype));
 
   std::vector<Job> jobs;
+  std::map<std::string, size_t> stacked;  // gguf name -> its job
   for (const auto& [hf_name, t] : model.tensors()) {
     std::optional<TensorPlan> plan = arch.map_tensor(model, hf_name);
     if (!plan) continue;
+    if (plan->stack_count > 0) {
+      add_to_stack(jobs, stacked, *plan, hf_name, t);
+      continue;
+    }
     Job job;
     job.name = plan->gguf_name;
     job.shape.assign(t->shape.rbegin(), t->shape.rend());
@@ -96,10 +140,18 @@ ConvertResult convert_hf_to_gguf(const ConvertOptions& opts) {
     }
     jobs.push_back(std::move(job));
   }
+  for (const auto& [name, index] : stacked) {
+    const auto& stack = jobs[index].stack;
+    const auto missing = std::find(stack.begin(), stack.end(), nullptr);
+    if (missing != stack.end()) {
+      throw Error("'" + name + "': stacked part " + std::to_string(missing - stack.begin()) +
+                  " of " + std::to_string(stack.size()) + " is missing");
+    }
+  }
   const std::vector<ExtraTensor> extras =
       arch.extra_tensors ? arch.extra_tensors(model) : std::vector<ExtraTensor>{};
   for (const auto& e : extras) {
-    jobs.push_back({e.name, e.shape, GgmlType::F32, nullptr, &e, {}, nullptr, true, {}});
+    jobs.push_back({e.name, e.shape, GgmlType::F32, nullptr, &e, {}, nullptr, true, {}, {}});
   }
   std::sort(jobs.begin(), jobs.end(),
             [](const Job& a, const Job& b) { return order_key(a.name) < order_key(b.name); });
@@ -149,8 +201,11 @@ ConvertResult convert_hf_to_gguf(const ConvertOptions& opts) {
         std::memcpy(out, job.extra->data.data() + r * cols, cols * sizeof(float));
       };
     } else {
-      source = [&job, cols](uint64_t r, float* out) {
-        if (!job.reshaped.empty()) {
+      const uint64_t part_rows = job.stack.empty() ? 0 : rows / job.stack.size();
+      source = [&job, cols, part_rows](uint64_t r, float* out) {
+        if (!job.stack.empty()) {
+          job.stack[r / part_rows]->row_to_f32(r % part_rows, out);
+        } else if (!job.reshaped.empty()) {
           std::memcpy(out, job.reshaped.data() + r * cols, cols * sizeof(float));
         } else {
           job.source->row_to_f32(job.source_row ? job.source_row(r) : r, out);

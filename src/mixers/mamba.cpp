@@ -11,11 +11,15 @@ namespace ma {
 namespace {
 enum : int { kWsXz = kWsMixerFirst, kWsConv, kWsDbc, kWsDtLow, kWsDt, kWsY };
 
-void rms_normalise(float* v, int64_t n, float eps) {
+// In place; `weight` may be empty (Falcon-Mamba's weightless norm).
+void rms_normalise(float* v, int64_t n, float eps, const std::vector<float>& weight) {
   double ss = 0;
   for (int64_t i = 0; i < n; ++i) ss += double{v[i]} * v[i];
   const float scale = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(n) + eps));
-  for (int64_t i = 0; i < n; ++i) v[i] *= scale;
+  for (int64_t i = 0; i < n; ++i) {
+    v[i] *= scale;
+    if (!weight.empty()) v[i] *= weight[static_cast<size_t>(i)];
+  }
 }
 
 }  // namespace
@@ -27,6 +31,13 @@ MambaMixer::MambaMixer(MambaWeights w, MambaShape shape) : w_(std::move(w)), sha
     throw Error("Mamba: invalid shape (d_inner " + std::to_string(s.d_inner) + ", d_state " +
                 std::to_string(s.d_state) + ", d_conv " + std::to_string(s.d_conv) + ", dt_rank " +
                 std::to_string(s.dt_rank) + ")");
+  }
+  const auto sized = [](const std::vector<float>& v, int64_t n) {
+    return v.empty() || static_cast<int64_t>(v.size()) == n;
+  };
+  if (!sized(w_.dt_norm, s.dt_rank) || !sized(w_.b_norm, s.d_state) ||
+      !sized(w_.c_norm, s.d_state)) {
+    throw Error("Mamba: dt/B/C norm weights do not match dt_rank and d_state");
   }
 }
 
@@ -52,9 +63,9 @@ void MambaMixer::forward(ForwardContext& ctx, const float* x, float* out, int64_
   if (shape_.dt_b_c_rms) {
     for (int64_t t = 0; t < n; ++t) {
       float* row = dbc + t * dbc_w;
-      rms_normalise(row, r, shape_.norm_eps);
-      rms_normalise(row + r, ns, shape_.norm_eps);
-      rms_normalise(row + r + ns, ns, shape_.norm_eps);
+      rms_normalise(row, r, shape_.norm_eps, w_.dt_norm);
+      rms_normalise(row + r, ns, shape_.norm_eps, w_.b_norm);
+      rms_normalise(row + r + ns, ns, shape_.norm_eps, w_.c_norm);
     }
   }
   for (int64_t t = 0; t < n; ++t) {

@@ -2,7 +2,7 @@
 // conv1d over x (tail of K-1 inputs kept in the state) and SiLU; x_proj ->
 // (dt, B, C); dt_proj + softplus; the selective scan with A = -exp(A_log) and
 // skip D; y * SiLU(z); out_proj. Falcon-Mamba adds weightless RMSNorms on
-// dt, B and C. Prefill and decode run the same per-channel
+// dt, B and C (Jamba: with weights). Prefill and decode run the same per-channel
 // recurrence, so T prefill tokens equal T decode steps.
 #pragma once
 
@@ -19,7 +19,8 @@ struct MambaShape {
   int64_t d_state = 0;  // N
   int64_t d_conv = 0;   // K
   int64_t dt_rank = 0;  // R
-  // Falcon-Mamba: dt, B and C each RMS-normalised (no weight) after x_proj.
+  // Falcon-Mamba: dt, B and C each RMS-normalised (no weight) after x_proj;
+  // Jamba does the same with weights (MambaWeights::dt_norm, b_norm, c_norm).
   bool dt_b_c_rms = false;
   float norm_eps = 1e-5f;
 };
@@ -33,7 +34,9 @@ struct MambaWeights {
   std::vector<float> dt_bias;    // [d_inner]
   std::vector<float> a;          // [d_inner x N], already -exp(A_log)
   std::vector<float> d;          // [d_inner] skip
-  Weight out;                    // {d_inner, n_embd}
+  // Jamba: RMSNorm weights of dt [R], B [N] and C [N]; empty when unweighted.
+  std::vector<float> dt_norm, b_norm, c_norm;
+  Weight out;  // {d_inner, n_embd}
 };
 
 class MambaMixer final : public SequenceBlock {

@@ -7,12 +7,14 @@
 namespace ma {
 
 std::unique_ptr<Model> build_llama(gguf::File file);
+std::unique_ptr<Model> build_jamba(gguf::File file);
 std::unique_ptr<Model> build_mamba(gguf::File file);
 std::unique_ptr<Model> build_mamba2(gguf::File file);
 
 std::span<const ArchEntry> architectures() {
   static const std::array kArchs = {
       ArchEntry{"llama", build_llama},
+      ArchEntry{"jamba", build_jamba},
       ArchEntry{"mamba", build_mamba},
       ArchEntry{"mamba2", build_mamba2},
   };

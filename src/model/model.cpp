@@ -8,9 +8,6 @@
 #include "core/error.h"
 
 namespace ma {
-namespace {
-enum : int { kWsResidual = 8, kWsNormed, kWsBlockOut };
-}
 
 Model::Model(gguf::File file, Hparams hp)
     : file_(std::move(file)), hp_(std::move(hp)), tokenizer_(Tokenizer::from_gguf(file_)) {

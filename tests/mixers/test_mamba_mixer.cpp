@@ -59,12 +59,17 @@ void reference_mamba(const MambaWeights& w, const MambaShape& s, const std::vect
     for (auto& v : xc) v = ref::silu(v);
     std::vector<double> dbc(static_cast<size_t>(dbc_w)), dt(static_cast<size_t>(di));
     ref::matmul(w.x_proj, xc.data(), 1, dbc.data());
-    if (s.dt_b_c_rms) {  // Falcon-Mamba: dt, B, C each normalised, no weight
+    if (s.dt_b_c_rms) {  // Falcon-Mamba: dt, B, C each normalised; Jamba: with weights
+      const std::vector<float>* norms[3] = {&w.dt_norm, &w.b_norm, &w.c_norm};
+      int part = 0;
       for (auto [first, len] : {std::pair{int64_t{0}, r}, {r, ns}, {r + ns, ns}}) {
+        const std::vector<float>& weight = *norms[part++];
         double ss = 0;
         for (int64_t i = first; i < first + len; ++i) ss += dbc[i] * dbc[i];
         const double scale = 1.0 / std::sqrt(ss / static_cast<double>(len) + s.norm_eps);
-        for (int64_t i = first; i < first + len; ++i) dbc[i] *= scale;
+        for (int64_t i = first; i < first + len; ++i) {
+          dbc[i] *= scale * (weight.empty() ? 1.0 : weight[static_cast<size_t>(i - first)]);
+        }
       }
     }
     ref::matmul(w.dt_proj, dbc.data(), 1, dt.data());
@@ -77,12 +82,24 @@ void reference_mamba(const MambaWeights& w, const MambaShape& s, const std::vect
   }
 }
 
-// (Falcon-Mamba's dt/B/C norms on, chunk sizes)
-class MambaMixerTest : public ::testing::TestWithParam<std::tuple<bool, std::vector<int64_t>>> {};
+enum class DbcNorm { kNone, kWeightless, kWeighted };  // Mamba, Falcon-Mamba, Jamba
+
+// (dt/B/C norms, chunk sizes)
+class MambaMixerTest : public ::testing::TestWithParam<std::tuple<DbcNorm, std::vector<int64_t>>> {
+};
 
 TEST_P(MambaMixerTest, MatchesFp64ReferenceOutputsAndState) {
   RandomMamba m;
-  m.s.dt_b_c_rms = std::get<0>(GetParam());
+  const DbcNorm norm = std::get<0>(GetParam());
+  m.s.dt_b_c_rms = norm != DbcNorm::kNone;
+  if (norm == DbcNorm::kWeighted) {
+    m.w.dt_norm = random_floats(static_cast<size_t>(m.s.dt_rank), 111, 0.5f);
+    m.w.b_norm = random_floats(static_cast<size_t>(m.s.d_state), 112, 0.5f);
+    m.w.c_norm = random_floats(static_cast<size_t>(m.s.d_state), 113, 0.5f);
+    for (auto* v : {&m.w.dt_norm, &m.w.b_norm, &m.w.c_norm}) {
+      for (float& x : *v) x += 1.0f;
+    }
+  }
   const MambaMixer mixer(m.w, m.s);
   const int64_t T = 17;
   const auto x = random_floats(static_cast<size_t>(T * m.s.n_embd), 110);
@@ -123,7 +140,8 @@ TEST_P(MambaMixerTest, MatchesFp64ReferenceOutputsAndState) {
 }
 
 INSTANTIATE_TEST_SUITE_P(MambaChunks, MambaMixerTest,
-                         ::testing::Combine(::testing::Bool(),
+                         ::testing::Combine(::testing::Values(DbcNorm::kNone, DbcNorm::kWeightless,
+                                                              DbcNorm::kWeighted),
                                             ::testing::Values(std::vector<int64_t>{17},  // prefill
                                                               std::vector<int64_t>(17, 1),
                                                               std::vector<int64_t>{5, 1, 11})));
@@ -133,6 +151,9 @@ TEST(MambaMixer, RefusesBadShapes) {
   MambaShape s = m.s;
   s.d_conv = 0;
   EXPECT_THROW(MambaMixer bad(m.w, s), Error);
+  MambaWeights short_norm = m.w;
+  short_norm.b_norm.assign(static_cast<size_t>(m.s.d_state - 1), 1.0f);
+  EXPECT_THROW(MambaMixer bad(short_norm, m.s), Error);
 }
 
 }  // namespace

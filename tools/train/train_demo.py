@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Train the demo Llama: a ~5M-parameter LlamaForCausalLM on procedural stories.
+"""Train a demo model on procedural stories: the ~5M-parameter Llama (--arch llama,
+the default) or a tiny Mamba, Mamba-2 or Jamba (--arch mamba|mamba2|jamba), each
+with transformers' own class.
 
 Pipeline (all in one process, GPU recommended):
   1. generate the corpus with tools/corpus/story_grammar.py (seed --corpus-seed,
@@ -7,8 +9,10 @@ Pipeline (all in one process, GPU recommended):
   2. train a byte-level BPE tokenizer (HF `tokenizers`, vocab 2048:
      <unk>=0, <s>=1, </s>=2; ByteLevel pre-tokenizer without prefix space,
      ByteLevel decoder) and save it as a PreTrainedTokenizerFast;
-  3. train LlamaForCausalLM (GQA, tied embeddings) on <s> story </s> streams
-     packed into --ctx windows, bf16 autocast, AdamW, cosine LR;
+  3. train the model (LlamaForCausalLM with GQA and tied embeddings, or
+     MambaForCausalLM / Mamba2ForCausalLM / JambaForCausalLM; shapes in
+     ARCH_DEFAULTS) on <s> story </s> streams packed into --ctx windows, bf16
+     autocast, AdamW, cosine LR;
   4. save the HF folder (float16 safetensors), reload it, report train and
      held-out loss of the saved weights, and print sample generations.
 
@@ -158,11 +162,59 @@ def llama_config(args, vocab):
     return LlamaConfig(**kw)
 
 
-def patch_config_json(folder):
-    """Also write the classic top-level rope_theta (transformers 5 nests it)."""
+# Per-architecture shapes, sized so the F16 GGUF stays under 10 MB.
+ARCH_DEFAULTS = {
+    "llama": dict(hidden=256, layers=6, heads=8, kv_heads=4, ffn=688),
+    "mamba": dict(hidden=256, layers=8),
+    "mamba2": dict(hidden=256, layers=8, heads=8),  # 8 heads of 64 over d_inner 512
+    # M A M M A M with MoE (4 experts, top 2) on layers 1, 3 and 5.
+    "jamba": dict(hidden=192, layers=6, heads=6, kv_heads=2, ffn=256),
+}
+
+
+def model_config(args, vocab):
+    common = dict(vocab_size=vocab, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2,
+                  pad_token_id=0)
+    if args.arch == "llama":
+        return llama_config(args, vocab)
+    if args.arch == "mamba":
+        from transformers import MambaConfig
+        return MambaConfig(hidden_size=args.hidden, num_hidden_layers=args.layers, state_size=16,
+                           expand=2, conv_kernel=4, use_bias=False, use_conv_bias=True,
+                           layer_norm_epsilon=1e-5, use_mambapy=True, residual_in_fp32=False,
+                           **common)
+    if args.arch == "mamba2":
+        from transformers import Mamba2Config
+        return Mamba2Config(hidden_size=args.hidden, num_hidden_layers=args.layers,
+                            num_heads=args.heads, head_dim=2 * args.hidden // args.heads,
+                            state_size=64, n_groups=1, expand=2, conv_kernel=4, chunk_size=64,
+                            use_bias=False, use_conv_bias=True, rms_norm=True,
+                            layer_norm_epsilon=1e-5, residual_in_fp32=False, **common)
+    from transformers import JambaConfig
+    return JambaConfig(hidden_size=args.hidden, num_hidden_layers=args.layers,
+                       intermediate_size=args.ffn, num_attention_heads=args.heads,
+                       num_key_value_heads=args.kv_heads, num_experts=4, num_experts_per_tok=2,
+                       expert_layer_period=2, expert_layer_offset=1, attn_layer_period=3,
+                       attn_layer_offset=1, use_mamba_kernels=False, mamba_d_state=16,
+                       mamba_d_conv=4, mamba_expand=2, mamba_conv_bias=True,
+                       mamba_proj_bias=False, rms_norm_eps=1e-6, hidden_act="silu",
+                       max_position_embeddings=2048, **common)  # no RoPE: any length
+
+
+def model_class(arch):
+    import transformers as tf
+    return {"llama": tf.LlamaForCausalLM, "mamba": tf.MambaForCausalLM,
+            "mamba2": tf.Mamba2ForCausalLM, "jamba": tf.JambaForCausalLM}[arch]
+
+
+def patch_config_json(folder, arch):
+    """Llama: also write the classic top-level rope_theta (transformers 5 nests
+    it). Mamba-2: drop time_step_limit (0, inf), the default, since inf is no JSON."""
     p = os.path.join(folder, "config.json")
     c = json.load(open(p))
-    if "rope_theta" not in c:
+    if arch == "mamba2":
+        c.pop("time_step_limit", None)
+    if arch == "llama" and "rope_theta" not in c:
         rp = c.get("rope_parameters") or {}
         c["rope_theta"] = float(rp.get("rope_theta", 10000.0))
     json.dump(c, open(p, "w"), indent=2, sort_keys=True)
@@ -197,16 +249,17 @@ def story_loss(model, seqs, ctx, device, batch=64):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", required=True)
+    ap.add_argument("--arch", choices=sorted(ARCH_DEFAULTS), default="llama")
     ap.add_argument("--corpus-seed", type=int, default=1)
     ap.add_argument("--corpus-mb", type=float, default=200.0,
                     help="training text; the tokenizer is trained on the first %g MB shard" % SHARD_MB)
     ap.add_argument("--heldout", default=os.path.join(REPO, "tests/fixtures/corpus/heldout.txt"))
     ap.add_argument("--vocab", type=int, default=2048)
-    ap.add_argument("--hidden", type=int, default=256)
-    ap.add_argument("--layers", type=int, default=6)
-    ap.add_argument("--heads", type=int, default=8)
-    ap.add_argument("--kv-heads", type=int, default=4)
-    ap.add_argument("--ffn", type=int, default=688)
+    ap.add_argument("--hidden", type=int)
+    ap.add_argument("--layers", type=int)
+    ap.add_argument("--heads", type=int)
+    ap.add_argument("--kv-heads", type=int)
+    ap.add_argument("--ffn", type=int)
     ap.add_argument("--ctx", type=int, default=256)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=2e-3)
@@ -220,6 +273,9 @@ def main():
     ap.add_argument("--samples", default=os.path.join(REPO, "tests/fixtures/corpus/sample-prompts.txt"))
     ap.add_argument("--samples-out", default="")
     args = ap.parse_args()
+    for k, v in ARCH_DEFAULTS[args.arch].items():
+        if getattr(args, k) is None:
+            setattr(args, k, v)
 
     torch.manual_seed(args.seed)
     torch.backends.cuda.matmul.allow_tf32 = True
@@ -251,14 +307,17 @@ def main():
         ntok, sum(len(s) for s in stories) / ntok, len(held), time.time() - t0))
     data = flat.to(device)
 
-    from transformers import LlamaForCausalLM
-    cfg = llama_config(args, tok.get_vocab_size())
-    model = LlamaForCausalLM(cfg).float().to(device)
+    cls = model_class(args.arch)
+    cfg = model_config(args, tok.get_vocab_size())
+    model = cls(cfg).float().to(device)
     nparams = sum(p.numel() for p in model.parameters())
     log("model: %d parameters (tied embeddings), config: %s" % (nparams, cfg.to_json_string()))
 
-    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
-    nodecay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    # No decay on norms, biases and the SSM's A_log (2-D, but decay would pull A to -1).
+    def decays(n, p):
+        return p.dim() >= 2 and not n.endswith("A_log")
+    decay = [p for n, p in model.named_parameters() if decays(n, p)]
+    nodecay = [p for n, p in model.named_parameters() if not decays(n, p)]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": args.weight_decay},
                              {"params": nodecay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.95), eps=1e-8,
@@ -341,7 +400,7 @@ def main():
               if k != "lm_head.weight"}
         save_file(sd, os.path.join(args.out, "model.safetensors"), metadata={"format": "pt"})
         cfg.save_pretrained(args.out)
-    patch_config_json(args.out)
+    patch_config_json(args.out, args.arch)
     sizes = {f: os.path.getsize(os.path.join(args.out, f)) for f in sorted(os.listdir(args.out))}
     log("saved", args.out, sizes, "total %.2f MiB" % (sum(sizes.values()) / 2 ** 20))
 
@@ -352,7 +411,7 @@ def main():
                "fp32_train_loss": fp32_train, "fp32_heldout_loss": fp32_held}
     try:
         from transformers import AutoTokenizer
-        m2 = LlamaForCausalLM.from_pretrained(args.out, dtype=torch.float32).to(device).eval()
+        m2 = cls.from_pretrained(args.out, dtype=torch.float32).to(device).eval()
         summary["saved_train_loss"] = story_loss(m2, train_eval, T, device)
         summary["saved_heldout_loss"] = story_loss(m2, held, T, device)
         log("summary:", json.dumps(summary, indent=1))
