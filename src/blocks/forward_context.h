@@ -40,13 +40,18 @@ enum WorkspaceId : int {
   kWsAttnOut,
   kWsGate,
   kWsUp,
-  kWsRouter,           // MoE router logits
-  kWsRouterPicks,      // MoE: each token's experts and weights
-  kWsRouterRows,       // MoE: which picks one expert serves
-  kWsExpertIn,         // MoE: the tokens routed to one expert
-  kWsExpertOut,        // MoE: that expert's outputs
+  kWsRouter,       // MoE router logits
+  kWsRouterPicks,  // MoE: each token's experts and weights
+  kWsRouterRows,   // MoE: which picks one expert serves
+  kWsExpertIn,     // MoE: the tokens routed to one expert
+  kWsExpertOut,    // MoE: that expert's outputs
+  kWsEmbeddings,   // Model::forward: the token embeddings, kept for the whole pass
+  // Kept across the layers of one forward pass: RWKV-7's first-layer values,
+  // which every later layer's value residual reads.
+  kWsFirstLayerValues,
   kWsMixerFirst = 16,  // ids from here on belong to linear mixers
 };
+static_assert(kWsFirstLayerValues < kWsMixerFirst, "workspace ids overlap the mixers'");
 
 // Per-sequence state of every layer: KV pages for attention layers, one
 // fixed slot per recurrent layer (indexed by the layer's state_slot).
@@ -64,6 +69,13 @@ struct ForwardContext {
   const int64_t* positions;  // [n_tokens], consecutive
   int64_t n_tokens;
   SequenceState& state;
+  // The running layer's recurrent state slot (set by Model::forward). An FFN
+  // with state of its own (RWKV-7's channel mix) keeps it in that slot, and
+  // so does an attention-family mixer that also declares fixed state.
+  int64_t layer_slot = 0;
+  // [n_tokens x n_embd] the token embeddings as they entered the first layer
+  // (set by Model::forward); Zamba-2's shared block reads them at every depth.
+  const float* embeddings = nullptr;
 };
 
 }  // namespace ma

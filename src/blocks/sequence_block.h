@@ -20,7 +20,10 @@ enum class StateFamily { kKvCache, kFixed };
 struct StateSpec {
   StateFamily family = StateFamily::kKvCache;
   int64_t kv_row_elems = 0;  // kKvCache: n_head_kv * head_dim per token
-  size_t fixed_bytes = 0;    // kFixed: bytes of recurrent state per sequence
+  // Bytes of recurrent state per sequence. A kKvCache block may declare some
+  // too (Zamba-2's hybrid layer: shared attention plus a Mamba-2 mixer); it
+  // finds its recurrent slot in ForwardContext::layer_slot.
+  size_t fixed_bytes = 0;
 };
 
 // Lets the backend re-point a block's matmul weights, e.g. to a repacked copy.
@@ -33,7 +36,8 @@ class SequenceBlock {
   virtual void visit_matmul_weights(const WeightVisitor&) {}
   virtual MixerKind kind() const = 0;
   virtual StateSpec state_spec() const = 0;
-  // x: [n_tokens x n_embd] (normalised input); out: [n_tokens x n_embd].
+  // x: [n_tokens x n_embd] (normalised input, or the raw residual stream for
+  // a layer without a mixer norm); out: [n_tokens x n_embd].
   // `slot` is this layer's index among the layers of its state family.
   virtual void forward(ForwardContext& ctx, const float* x, float* out, int64_t slot) const = 0;
 };

@@ -8,12 +8,16 @@ namespace {
 using Entry = const ArchConverter& (*)();
 
 // One line per architecture.
+// clang-format off
 constexpr Entry kArchConverters[] = {
     llama_arch_converter,
     jamba_arch_converter,
     mamba_arch_converter,
     mamba2_arch_converter,
+    recurrent_gemma_arch_converter,
+    zamba2_arch_converter,
 };
+// clang-format on
 
 }  // namespace
 

@@ -60,5 +60,7 @@ const ArchConverter& llama_arch_converter();
 const ArchConverter& jamba_arch_converter();
 const ArchConverter& mamba_arch_converter();
 const ArchConverter& mamba2_arch_converter();
+const ArchConverter& recurrent_gemma_arch_converter();
+const ArchConverter& zamba2_arch_converter();
 
 }  // namespace ma::convert

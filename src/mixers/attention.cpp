@@ -30,6 +30,7 @@ void SoftmaxAttention::forward(ForwardContext& ctx, const float* x, float* out,
   cpu::attention_paged(ctx.pool, q, ctx.positions, n, cache.view(slot, ctx.state.kv_seq), n_kv,
                        shape_, attn, ctx.attention);
   cpu::matmul(ctx.pool, w_.wo, attn, n, out, ctx.matmul);
+  if (!w_.wo_bias.empty()) cpu::add_bias(out, w_.wo_bias.data(), n, w_.wo.out);
 }
 
 }  // namespace ma

@@ -2,6 +2,9 @@
 // score soft-capping, RoPE on q and k, reading and appending the paged KV cache.
 #pragma once
 
+#include <utility>
+#include <vector>
+
 #include "backend/weight.h"
 #include "blocks/sequence_block.h"
 #include "ops/reference_ops.h"
@@ -10,16 +13,17 @@
 namespace ma {
 
 struct AttentionWeights {
-  Weight wq;  // {n_embd, n_head * head_dim}
-  Weight wk;  // {n_embd, n_head_kv * head_dim}
-  Weight wv;  // {n_embd, n_head_kv * head_dim}
-  Weight wo;  // {n_head * head_dim, n_embd}
+  Weight wq;                   // {n_embd, n_head * head_dim}
+  Weight wk;                   // {n_embd, n_head_kv * head_dim}
+  Weight wv;                   // {n_embd, n_head_kv * head_dim}
+  Weight wo;                   // {n_head * head_dim, n_embd}
+  std::vector<float> wo_bias;  // [n_embd] output bias (Griffin), or empty
 };
 
 class SoftmaxAttention final : public SequenceBlock {
  public:
   SoftmaxAttention(AttentionWeights w, ref::AttentionShape shape, RopeParams rope)
-      : w_(w), shape_(shape), rope_(rope) {}
+      : w_(std::move(w)), shape_(shape), rope_(rope) {}
 
   MixerKind kind() const override { return MixerKind::kAttention; }
   StateSpec state_spec() const override {

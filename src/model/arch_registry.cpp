@@ -10,14 +10,22 @@ std::unique_ptr<Model> build_llama(gguf::File file);
 std::unique_ptr<Model> build_jamba(gguf::File file);
 std::unique_ptr<Model> build_mamba(gguf::File file);
 std::unique_ptr<Model> build_mamba2(gguf::File file);
+std::unique_ptr<Model> build_rwkv7(gguf::File file);
+std::unique_ptr<Model> build_recurrent_gemma(gguf::File file);
+std::unique_ptr<Model> build_zamba2(gguf::File file);
 
 std::span<const ArchEntry> architectures() {
+  // clang-format off: one line per architecture
   static const std::array kArchs = {
       ArchEntry{"llama", build_llama},
       ArchEntry{"jamba", build_jamba},
       ArchEntry{"mamba", build_mamba},
       ArchEntry{"mamba2", build_mamba2},
+      ArchEntry{"recurrentgemma", build_recurrent_gemma},
+      ArchEntry{"rwkv7", build_rwkv7},
+      ArchEntry{"zamba2", build_zamba2},
   };
+  // clang-format on
   return kArchs;
 }
 

@@ -9,6 +9,10 @@
 
 namespace ma {
 
+// The normalisation before each block and the head: RMSNorm (a weight) or
+// LayerNorm (mean-centred, a weight and a bias; RWKV).
+enum class NormKind { kRms, kLayer };
+
 struct Hparams {
   std::string arch;
   int64_t n_vocab = 0;
@@ -20,6 +24,7 @@ struct Hparams {
   int64_t n_ff = 0;
   int64_t n_ctx_train = 0;
   float norm_eps = 1e-5f;
+  NormKind norm = NormKind::kRms;
   int64_t sliding_window = 0;  // 0: full attention
   RopeParams rope;
 };

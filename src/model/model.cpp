@@ -1,5 +1,6 @@
 #include "model/model.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "backend/cpu/matmul.h"
@@ -8,6 +9,13 @@
 #include "core/error.h"
 
 namespace ma {
+namespace {
+
+bool keeps_fixed_state(const StateSpec& spec) {
+  return spec.family == StateFamily::kFixed || spec.fixed_bytes > 0;
+}
+
+}  // namespace
 
 Model::Model(gguf::File file, Hparams hp)
     : file_(std::move(file)), hp_(std::move(hp)), tokenizer_(Tokenizer::from_gguf(file_)) {
@@ -20,10 +28,17 @@ Model::Model(gguf::File file, Hparams hp)
 void Model::add_layer(Layer layer) {
   std::vector<MixerKind> kinds;
   for (int64_t i = 0; i < schedule_.size(); ++i) kinds.push_back(schedule_[i]);
-  int64_t slot = 0;
+  int64_t slot = 0, recurrent = 0;
   const StateFamily family = layer.mixer->state_spec().family;
-  for (const auto& l : layers_) slot += l.mixer->state_spec().family == family;
-  layer.state_slot = slot;
+  for (const auto& l : layers_) {
+    slot += l.mixer->state_spec().family == family;
+    recurrent += keeps_fixed_state(l.mixer->state_spec());
+  }
+  // A recurrent mixer's own slot is its recurrent slot: layers of the KV
+  // family may keep fixed state too (Zamba-2's hybrid layers), so counting
+  // only fixed-family layers would make two layers share a slot.
+  layer.state_slot = family == StateFamily::kFixed ? recurrent : slot;
+  layer.recurrent_slot = recurrent;
   kinds.push_back(layer.mixer->kind());
   schedule_ = LayerSchedule(std::move(kinds));
   layers_.push_back(std::move(layer));
@@ -32,6 +47,15 @@ void Model::add_layer(Layer layer) {
 void Model::set_embedding(Weight tok_embd, float scale) {
   tok_embd_ = tok_embd;
   embd_scale_ = scale;
+}
+
+void Model::set_embedding_norm(std::vector<float> weight, std::vector<float> bias) {
+  embd_norm_ = std::move(weight);
+  embd_norm_bias_ = std::move(bias);
+}
+
+void Model::set_output_norm_bias(std::vector<float> bias) {
+  output_norm_bias_ = std::move(bias);
 }
 
 void Model::set_head(std::vector<float> output_norm, Weight output, float logit_softcap) {
@@ -73,9 +97,19 @@ std::vector<size_t> Model::recurrent_slot_bytes() const {
   std::vector<size_t> slots;
   for (const auto& l : layers_) {
     const StateSpec spec = l.mixer->state_spec();
-    if (spec.family == StateFamily::kFixed) slots.push_back(spec.fixed_bytes);
+    if (keeps_fixed_state(spec)) slots.push_back(spec.fixed_bytes);
   }
   return slots;
+}
+
+void Model::norm(const float* x, const std::vector<float>& weight, const std::vector<float>& bias,
+                 int64_t rows, float* y) const {
+  if (hp_.norm == NormKind::kLayer) {
+    const float* b = bias.empty() ? nullptr : bias.data();
+    cpu::layer_norm(x, weight.data(), b, rows, hp_.n_embd, hp_.norm_eps, y);
+  } else {
+    cpu::rms_norm(x, weight.data(), rows, hp_.n_embd, hp_.norm_eps, y);
+  }
 }
 
 void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
@@ -96,12 +130,21 @@ void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
   if (embd_scale_ != 1.0f) {
     for (int64_t i = 0; i < n * e; ++i) x[i] *= embd_scale_;
   }
+  if (!embd_norm_.empty()) norm(x, embd_norm_, embd_norm_bias_, n, x);
+  float* embeddings = ctx.ws.get(kWsEmbeddings, static_cast<size_t>(n * e));
+  std::copy(x, x + n * e, embeddings);
+  ctx.embeddings = embeddings;
   for (const Layer& layer : layers_) {
-    cpu::rms_norm(x, layer.mixer_norm.data(), n, e, hp_.norm_eps, xn);
-    layer.mixer->forward(ctx, xn, y, layer.state_slot);
+    ctx.layer_slot = layer.recurrent_slot;
+    const float* mixer_in = x;
+    if (!layer.mixer_norm.empty()) {
+      norm(x, layer.mixer_norm, layer.mixer_norm_bias, n, xn);
+      mixer_in = xn;
+    }
+    layer.mixer->forward(ctx, mixer_in, y, layer.state_slot);
     cpu::add_inplace(x, y, n * e);
     if (layer.ffn) {
-      cpu::rms_norm(x, layer.ffn_norm.data(), n, e, hp_.norm_eps, xn);
+      norm(x, layer.ffn_norm, layer.ffn_norm_bias, n, xn);
       layer.ffn->forward(ctx, xn, y);
       cpu::add_inplace(x, y, n * e);
     }
@@ -109,7 +152,7 @@ void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
   // Only the rows whose logits are wanted go through the head.
   const int64_t first = all_logits ? 0 : n - 1;
   const int64_t rows = n - first;
-  cpu::rms_norm(x + first * e, output_norm_.data(), rows, e, hp_.norm_eps, xn);
+  norm(x + first * e, output_norm_, output_norm_bias_, rows, xn);
   cpu::matmul(ctx.pool, output_, xn, rows, logits, ctx.matmul);
   if (logit_softcap_ > 0) {
     for (int64_t i = 0; i < rows * hp_.n_vocab; ++i) {

@@ -18,11 +18,16 @@
 namespace ma {
 
 struct Layer {
-  std::vector<float> mixer_norm;  // [n_embd] RMSNorm weight before the mixer
+  // [n_embd] norm weight before the mixer; empty: the mixer reads the raw
+  // residual stream and normalises itself (Zamba-2's hybrid layers).
+  std::vector<float> mixer_norm;
   std::unique_ptr<SequenceBlock> mixer;
   std::vector<float> ffn_norm;  // [n_embd]; empty when the layer has no FFN
   std::unique_ptr<FeedForward> ffn;
-  int64_t state_slot = 0;  // index among layers of the same state family
+  // [n_embd] LayerNorm biases (Hparams::norm == kLayer), or empty for none.
+  std::vector<float> mixer_norm_bias, ffn_norm_bias;
+  int64_t state_slot = 0;      // KV layers: index among them; recurrent ones: recurrent_slot
+  int64_t recurrent_slot = 0;  // index among layers that keep fixed state
 };
 
 class Model {
@@ -37,6 +42,10 @@ class Model {
   // Set by the architecture file while building.
   void add_layer(Layer layer);
   void set_embedding(Weight tok_embd, float scale = 1.0f);
+  // A norm applied to the embeddings before the first layer (RWKV's ln0).
+  void set_embedding_norm(std::vector<float> weight, std::vector<float> bias = {});
+  // The output norm's bias (Hparams::norm == kLayer).
+  void set_output_norm_bias(std::vector<float> bias);
   void set_head(std::vector<float> output_norm, Weight output, float logit_softcap = 0.0f);
 
   // Copies Q4_0 matmul weights into the CPU's 8-row interleaved layout (in
@@ -54,6 +63,10 @@ class Model {
   void forward(ForwardContext& ctx, const int32_t* tokens, float* logits, bool all_logits) const;
 
  private:
+  // The model's norm (Hparams::norm) over rows of n_embd; x and y may alias.
+  void norm(const float* x, const std::vector<float>& weight, const std::vector<float>& bias,
+            int64_t rows, float* y) const;
+
   gguf::File file_;
   Hparams hp_;
   LayerSchedule schedule_;
@@ -61,7 +74,8 @@ class Model {
   std::vector<Layer> layers_;
   Weight tok_embd_;
   float embd_scale_ = 1.0f;
-  std::vector<float> output_norm_;
+  std::vector<float> embd_norm_, embd_norm_bias_;
+  std::vector<float> output_norm_, output_norm_bias_;
   Weight output_;
   float logit_softcap_ = 0.0f;
   std::vector<std::unique_ptr<HugeBuffer>> repacked_;

@@ -33,7 +33,8 @@ std::vector<uint64_t> uint_or_array(const gguf::File& f, const std::string& key)
 char mixer_letter(const gguf::File& f, uint64_t i) {
   const std::string blk = "blk." + std::to_string(i) + ".";
   auto has = [&](const char* suffix) { return f.find_tensor(blk + suffix) != nullptr; };
-  if (has("attn_q.weight") || has("attn_qkv.weight")) return 'A';
+  // Zamba-2's hybrid layers run attention (a shared block) before Mamba-2.
+  if (has("attn_q.weight") || has("attn_qkv.weight") || has("shared_out.weight")) return 'A';
   if (has("ssm_in.weight")) return has("ssm_x.weight") ? 'M' : '2';  // Mamba-2 has no x_proj
   if (has("time_mix_r.weight") || has("time_mix_receptance.weight")) return 'R';
   if (has("rglru_a.weight") || has("rg_lru.a_param")) return 'G';
@@ -70,6 +71,12 @@ ModelInfo ModelInfo::from_gguf(const gguf::File& f) {
   info.n_head = uint_or_array(f, a + "attention.head_count");
   info.n_head_kv = uint_or_array(f, a + "attention.head_count_kv");
   info.head_dim = opt_uint(f, a + "attention.key_length");
+  // RWKV: the heads of the wkv state (its head_count key is 0).
+  if (const auto wkv = opt_uint(f, a + "wkv.head_size"); wkv && *wkv > 0 && !info.head_dim) {
+    info.head_dim = wkv;
+    const bool no_heads = info.n_head.empty() || (info.n_head.size() == 1 && info.n_head[0] == 0);
+    if (no_heads && info.n_embd) info.n_head = {*info.n_embd / *wkv};
+  }
   if (!info.head_dim && info.n_embd && !info.n_head.empty()) {
     const uint64_t h = *std::max_element(info.n_head.begin(), info.n_head.end());
     if (h > 0) info.head_dim = *info.n_embd / h;

@@ -31,6 +31,20 @@ void rms_norm(const double* x, const float* weight, int64_t n_tokens, int64_t di
   }
 }
 
+void layer_norm(const double* x, const float* weight, const float* bias, int64_t n_tokens,
+                int64_t dim, double eps, double* y) {
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < dim; ++i) mean += x[t * dim + i];
+    mean /= static_cast<double>(dim);
+    for (int64_t i = 0; i < dim; ++i) var += (x[t * dim + i] - mean) * (x[t * dim + i] - mean);
+    const double inv = 1.0 / std::sqrt(var / static_cast<double>(dim) + eps);
+    for (int64_t i = 0; i < dim; ++i) {
+      y[t * dim + i] = (x[t * dim + i] - mean) * inv * weight[i] + (bias ? bias[i] : 0.0);
+    }
+  }
+}
+
 void rope(double* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
           const RopeParams& p) {
   const int64_t half = p.n_dims / 2;

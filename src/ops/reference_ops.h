@@ -19,6 +19,11 @@ void matmul(const Weight& w, const double* x, int64_t n_tokens, double* y);
 void rms_norm(const double* x, const float* weight, int64_t n_tokens, int64_t dim, double eps,
               double* y);
 
+// y = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias, per token (LayerNorm).
+// bias may be null; x and y may alias.
+void layer_norm(const double* x, const float* weight, const float* bias, int64_t n_tokens,
+                int64_t dim, double eps, double* y);
+
 // In place on [n_tokens x n_heads x head_dim]; token t is at positions[t].
 void rope(double* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
           const RopeParams& p);

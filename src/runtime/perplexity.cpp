@@ -22,7 +22,10 @@ PerplexityResult perplexity(Session& session, const std::vector<int32_t>& tokens
   }
   const Model& model = session.model();
   const int64_t vocab = model.hparams().n_vocab;
-  const int32_t bos = model.tokenizer().bos();
+  // Like llama.cpp, a window starts with BOS only where the vocabulary adds one
+  // (RWKV's names a BOS id but never adds it).
+  const Tokenizer& tok = model.tokenizer();
+  const int32_t bos = tok.vocab().add_bos ? tok.bos() : -1;
   PerplexityResult r;
   r.n_chunks = n_tokens / n_ctx;
   std::vector<float> logits(static_cast<size_t>(n_ctx * vocab));

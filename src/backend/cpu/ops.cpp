@@ -22,6 +22,23 @@ void rms_norm(const float* x, const float* weight, int64_t n_tokens, int64_t dim
   }
 }
 
+void layer_norm(const float* x, const float* weight, const float* bias, int64_t n_tokens,
+                int64_t dim, float eps, float* y) {
+  for (int64_t t = 0; t < n_tokens; ++t) {
+    const float* xt = x + t * dim;
+    double sum = 0;
+    for (int64_t i = 0; i < dim; ++i) sum += xt[i];
+    const float mean = static_cast<float>(sum / static_cast<double>(dim));
+    double ss = 0;
+    for (int64_t i = 0; i < dim; ++i) ss += static_cast<double>(xt[i] - mean) * (xt[i] - mean);
+    const float inv = static_cast<float>(1.0 / std::sqrt(ss / static_cast<double>(dim) + eps));
+    float* yt = y + t * dim;
+    for (int64_t i = 0; i < dim; ++i) {
+      yt[i] = (xt[i] - mean) * inv * weight[i] + (bias ? bias[i] : 0.0f);
+    }
+  }
+}
+
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
           const RopeParams& p) {
   const int64_t half = p.n_dims / 2;
@@ -66,6 +83,10 @@ void geglu(const float* gate, const float* up, int64_t n, float* out) {
 
 void add_inplace(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+void add_bias(float* y, const float* bias, int64_t n_tokens, int64_t dim) {
+  for (int64_t t = 0; t < n_tokens; ++t) add_inplace(y + t * dim, bias, dim);
 }
 
 void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float* out) {

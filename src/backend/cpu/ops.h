@@ -17,6 +17,11 @@ namespace ma::cpu {
 void rms_norm(const float* x, const float* weight, int64_t n_tokens, int64_t dim, float eps,
               float* y);
 
+// y = (x - mean(x)) / sqrt(var(x) + eps) * weight + bias, per token
+// (LayerNorm); bias may be null; x and y may alias.
+void layer_norm(const float* x, const float* weight, const float* bias, int64_t n_tokens,
+                int64_t dim, float eps, float* y);
+
 // In place on [n_tokens x n_heads x head_dim] at the given positions.
 void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
           const RopeParams& p);
@@ -24,6 +29,8 @@ void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const i
 void swiglu(const float* gate, const float* up, int64_t n, float* out);
 void geglu(const float* gate, const float* up, int64_t n, float* out);
 void add_inplace(float* y, const float* x, int64_t n);
+// y[t][i] += bias[i] for n_tokens rows of dim values.
+void add_bias(float* y, const float* bias, int64_t n_tokens, int64_t dim);
 
 // Rows of an embedding table of any supported type, for each token id.
 void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float* out);
