@@ -169,6 +169,9 @@ ARCH_DEFAULTS = {
     "mamba2": dict(hidden=256, layers=8, heads=8),  # 8 heads of 64 over d_inner 512
     # M A M M A M with MoE (4 experts, top 2) on layers 1, 3 and 5.
     "jamba": dict(hidden=192, layers=6, heads=6, kv_heads=2, ffn=256),
+    # m m A m m A m m: one shared block (4 heads of 96 over concat width 384,
+    # MLP 384) applied twice with rank-8 adapters; Mamba-2 with 6 heads of 64.
+    "zamba2": dict(hidden=192, layers=8, heads=4, ffn=384),
 }
 
 
@@ -190,6 +193,21 @@ def model_config(args, vocab):
                             state_size=64, n_groups=1, expand=2, conv_kernel=4, chunk_size=64,
                             use_bias=False, use_conv_bias=True, rms_norm=True,
                             layer_norm_epsilon=1e-5, residual_in_fp32=False, **common)
+    if args.arch == "zamba2":
+        from transformers import Zamba2Config
+        # Newer transformers call Mamba layers "linear_attention", older ones "mamba".
+        m = next(t for t in Zamba2Config().layers_block_type if t != "hybrid")
+        types = [m, m, "hybrid", m, m, "hybrid", m, m][:args.layers]
+        return Zamba2Config(hidden_size=args.hidden, num_hidden_layers=len(types),
+                            layers_block_type=types, num_attention_heads=args.heads,
+                            num_key_value_heads=args.heads, intermediate_size=args.ffn,
+                            hidden_act="gelu", num_mem_blocks=1,
+                            use_shared_attention_adapter=True, adapter_rank=8,
+                            use_mem_rope=True, mamba_d_state=64, mamba_d_conv=4,
+                            mamba_expand=2, mamba_headdim=64,
+                            n_mamba_heads=2 * args.hidden // 64, mamba_ngroups=1,
+                            chunk_size=64, rms_norm_eps=1e-5, max_position_embeddings=2048,
+                            use_mem_eff_path=False, **common)
     from transformers import JambaConfig
     return JambaConfig(hidden_size=args.hidden, num_hidden_layers=args.layers,
                        intermediate_size=args.ffn, num_attention_heads=args.heads,
@@ -204,7 +222,8 @@ def model_config(args, vocab):
 def model_class(arch):
     import transformers as tf
     return {"llama": tf.LlamaForCausalLM, "mamba": tf.MambaForCausalLM,
-            "mamba2": tf.Mamba2ForCausalLM, "jamba": tf.JambaForCausalLM}[arch]
+            "mamba2": tf.Mamba2ForCausalLM, "jamba": tf.JambaForCausalLM,
+            "zamba2": tf.Zamba2ForCausalLM}[arch]
 
 
 def patch_config_json(folder, arch):
@@ -219,6 +238,26 @@ def patch_config_json(folder, arch):
         c["rope_theta"] = float(rp.get("rope_theta", 10000.0))
     json.dump(c, open(p, "w"), indent=2, sort_keys=True)
     return c
+
+
+@torch.no_grad()
+def windowed_perplexity(model, ids, n_ctx, device):
+    """Perplexity the way llama.cpp's llama-perplexity computes it: the token
+    stream in non-overlapping windows of n_ctx, each starting with BOS, only
+    the second half of each window scored. `ids` starts with BOS."""
+    model.eval()
+    nll, count = 0.0, 0
+    for c in range(len(ids) // n_ctx):
+        w = list(ids[c * n_ctx:(c + 1) * n_ctx])
+        w[0] = 1
+        x = torch.tensor([w], device=device)
+        logp = torch.log_softmax(model(input_ids=x).logits[0].double(), -1)
+        first = n_ctx // 2
+        for j in range(first, n_ctx - 1):
+            nll -= logp[j, w[j + 1]].item()
+            count += 1
+    model.train()
+    return math.exp(nll / max(count, 1))
 
 
 @torch.no_grad()
@@ -414,6 +453,10 @@ def main():
         m2 = cls.from_pretrained(args.out, dtype=torch.float32).to(device).eval()
         summary["saved_train_loss"] = story_loss(m2, train_eval, T, device)
         summary["saved_heldout_loss"] = story_loss(m2, held, T, device)
+        # The reference for our engine's `perplexity -c 128` on the same text.
+        held_text = open(args.heldout, encoding="utf-8").read()
+        held_ids = tok.encode(held_text, add_special_tokens=True).ids
+        summary["heldout_ppl_llamacpp_method_c128"] = windowed_perplexity(m2, held_ids, 128, device)
         log("summary:", json.dumps(summary, indent=1))
         hf_tok = AutoTokenizer.from_pretrained(args.out)
         prompts = ["Once upon a time"]
