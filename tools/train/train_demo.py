@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Train a demo model on procedural stories: the ~5M-parameter Llama (--arch llama,
-the default) or a tiny Mamba, Mamba-2 or Jamba (--arch mamba|mamba2|jamba), each
+the default) or a tiny Mamba, Mamba-2, Jamba, Zamba-2 or RecurrentGemma
+(--arch mamba|mamba2|jamba|zamba2|recurrentgemma), each
 with transformers' own class.
 
 Pipeline (all in one process, GPU recommended):
@@ -172,6 +173,9 @@ ARCH_DEFAULTS = {
     # m m A m m A m m: one shared block (4 heads of 96 over concat width 384,
     # MLP 384) applied twice with rank-8 adapters; Mamba-2 with 6 heads of 64.
     "zamba2": dict(hidden=192, layers=8, heads=4, ffn=384),
+    # G G A G G A: RG-LRU width 192, MQA (4 heads of 48, 1 KV head) over a
+    # 64-token window, GeGLU MLP 2 x 384.
+    "recurrentgemma": dict(hidden=192, layers=6, heads=4, ffn=768),
 }
 
 
@@ -193,6 +197,14 @@ def model_config(args, vocab):
                             state_size=64, n_groups=1, expand=2, conv_kernel=4, chunk_size=64,
                             use_bias=False, use_conv_bias=True, rms_norm=True,
                             layer_norm_epsilon=1e-5, residual_in_fp32=False, **common)
+    if args.arch == "recurrentgemma":
+        from transformers import RecurrentGemmaConfig
+        return RecurrentGemmaConfig(
+            hidden_size=args.hidden, num_hidden_layers=args.layers, intermediate_size=args.ffn,
+            num_attention_heads=args.heads, num_key_value_heads=1, lru_width=args.hidden,
+            attention_window_size=64, conv1d_width=4, logits_soft_cap=30.0, rms_norm_eps=1e-6,
+            hidden_activation="gelu_pytorch_tanh", attention_bias=False,
+            block_types=["recurrent", "recurrent", "attention"], **common)
     if args.arch == "zamba2":
         from transformers import Zamba2Config
         # Newer transformers call Mamba layers "linear_attention", older ones "mamba".
@@ -223,7 +235,8 @@ def model_class(arch):
     import transformers as tf
     return {"llama": tf.LlamaForCausalLM, "mamba": tf.MambaForCausalLM,
             "mamba2": tf.Mamba2ForCausalLM, "jamba": tf.JambaForCausalLM,
-            "zamba2": tf.Zamba2ForCausalLM}[arch]
+            "zamba2": tf.Zamba2ForCausalLM,
+            "recurrentgemma": tf.RecurrentGemmaForCausalLM}[arch]
 
 
 def patch_config_json(folder, arch):
