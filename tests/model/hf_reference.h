@@ -3,8 +3,11 @@
 // fixture's HF folder with our own converter into a temporary GGUF.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "convert/converter.h"
+#include "runtime/session.h"
 
 namespace ma::test {
 
@@ -44,6 +48,30 @@ inline std::string convert_hf_fixture(const std::filesystem::path& dir, const st
   co.progress = false;
   convert::convert_hf_to_gguf(co);
   return gguf.string();
+}
+
+// Feeds `ids` one token at a time; row t of `out` ([ids x vocab]) gets the
+// logits after token t.
+inline void decode_each(Session& session, const std::vector<int32_t>& ids, size_t vocab,
+                        float* out) {
+  for (size_t t = 0; t < ids.size(); ++t) {
+    const float* l = session.decode(ids[t]);
+    std::copy(l, l + vocab, out + t * vocab);
+  }
+}
+
+// Compares [positions x vocab] logits with the reference's: flags every
+// position whose top-1 token differs, and returns the largest |difference|.
+inline double compare_logits(const std::vector<float>& got, const HfReference& ref, size_t vocab) {
+  double worst = 0;
+  for (size_t t = 0; t < ref.ids.size(); ++t) {
+    const float* a = got.data() + t * vocab;
+    const float* b = ref.logits.data() + t * vocab;
+    for (size_t v = 0; v < vocab; ++v) worst = std::max(worst, std::abs(double(a[v]) - b[v]));
+    EXPECT_EQ(std::max_element(a, a + vocab) - a, std::max_element(b, b + vocab) - b)
+        << "top-1 differs at position " << t;
+  }
+  return worst;
 }
 
 }  // namespace ma::test

@@ -145,19 +145,9 @@ TEST_P(Zamba2HfParity, LogitsMatchTransformers) {
   if (mode == "prefill") {
     session.prefill_all(ref.ids, got.data());
   } else {
-    for (size_t t = 0; t < ref.ids.size(); ++t) {
-      const float* l = session.decode(ref.ids[t]);
-      std::copy(l, l + V, got.begin() + static_cast<long>(t * V));
-    }
+    test::decode_each(session, ref.ids, V, got.data());
   }
-  double worst = 0;
-  for (size_t t = 0; t < ref.ids.size(); ++t) {
-    const float* a = got.data() + t * V;
-    const float* b = ref.logits.data() + t * V;
-    for (size_t v = 0; v < V; ++v) worst = std::max(worst, std::abs(double(a[v]) - b[v]));
-    EXPECT_EQ(std::max_element(a, a + V) - a, std::max_element(b, b + V) - b)
-        << "top-1 differs at position " << t;
-  }
+  const double worst = test::compare_logits(got, ref, V);
   EXPECT_LT(worst, tolerance::kModelLogitsMaxAbs);
   RecordProperty("max_abs_logit_diff", std::to_string(worst));
   std::printf("[ zamba2 %s ] max |logit - transformers| = %.3g\n", mode.c_str(), worst);
