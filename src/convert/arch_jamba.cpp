@@ -3,7 +3,6 @@
 // Mamba layer), the experts of each MoE layer stacked into ffn_{gate,up,down}_exps,
 // the router (ffn_gate_inp) and SSM tensors kept F32, A = -exp(A_log), and q/k
 // unpermuted since Jamba's attention has no RoPE.
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -148,10 +147,7 @@ std::optional<TensorPlan> map_tensor(const HfModel& m, const std::string& hf) {
     // Like llama.cpp: a head equal to the embedding is not written twice.
     const StTensor* head = m.find(hf);
     const StTensor* embd = m.find("model.embed_tokens.weight");
-    if (embd != nullptr && embd->shape == head->shape && embd->dtype == head->dtype &&
-        std::equal(embd->data.begin(), embd->data.end(), head->data.begin(), head->data.end())) {
-      return std::nullopt;
-    }
+    if (embd != nullptr && embd->same_contents(*head)) return std::nullopt;
   }
   if (const auto it = kGlobal.find(hf); it != kGlobal.end()) return TensorPlan{it->second, {}};
   const Layout l = layout(m);

@@ -2,7 +2,6 @@
 // converter writes: its hyperparameter keys, A_log stored as A = -exp(A_log),
 // the conv1d weight squeezed to {d_conv, d_inner} and kept F32, and no
 // output.weight when the LM head is the embedding.
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
@@ -92,10 +91,7 @@ std::optional<TensorPlan> map_tensor(const HfModel& m, const std::string& hf) {
     // Like llama.cpp: a head equal to the embedding is not written twice.
     const StTensor* head = m.find(hf);
     const StTensor* embd = embedding(m);
-    if (embd != nullptr && embd->shape == head->shape && embd->dtype == head->dtype &&
-        std::equal(embd->data.begin(), embd->data.end(), head->data.begin(), head->data.end())) {
-      return std::nullopt;
-    }
+    if (embd != nullptr && embd->same_contents(*head)) return std::nullopt;
     if (embd == nullptr) return TensorPlan{"token_embd.weight", {}};
   }
   if (const auto it = kGlobal.find(hf); it != kGlobal.end()) return TensorPlan{it->second, {}};

@@ -5,6 +5,7 @@
 // before any tensor byte is touched; a bad file throws ma::Error naming it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -34,6 +35,11 @@ struct StTensor {
   uint64_t rows() const { return cols() == 0 ? 0 : n_elements / cols(); }
   // Converts row r (cols() elements) to float.
   void row_to_f32(uint64_t r, float* out) const;
+  // Same dtype, shape and bytes (e.g. an lm_head saved as a copy of the embedding).
+  bool same_contents(const StTensor& other) const {
+    return dtype == other.dtype && shape == other.shape &&
+           std::equal(data.begin(), data.end(), other.data.begin(), other.data.end());
+  }
 };
 
 class SafetensorsFile {
