@@ -5,12 +5,11 @@
 #include <utility>
 #include <vector>
 
+#include "backend/backend.h"
 #include "backend/weight.h"
 #include "blocks/sequence_block.h"
 
 namespace ma {
-
-enum class GateActivation { kSilu, kGeluTanh };
 
 // Optional biases of the three projections (Gemma-style MLPs have them);
 // an empty vector means none.
@@ -26,8 +25,12 @@ class GatedFeedForward final : public FeedForward {
                    FeedForwardBiases biases = {})
       : gate_(gate), up_(up), down_(down), act_(act), biases_(std::move(biases)) {}
   void forward(ForwardContext& ctx, const float* x, float* out) const override;
+  bool runs_on(Device) const override { return true; }
   void visit_matmul_weights(const WeightVisitor& visit) override {
     for (Weight* w : {&gate_, &up_, &down_}) visit(*w);
+  }
+  void for_each_matmul_weight(const ConstWeightVisitor& visit) const override {
+    for (const Weight* w : {&gate_, &up_, &down_}) visit(*w);
   }
 
  private:

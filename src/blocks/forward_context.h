@@ -1,10 +1,12 @@
-// What a block needs while running one batch of one sequence: the thread
-// pool, reusable scratch, the tokens' positions, and the sequence's state.
+// What a block needs while running one batch of one sequence: the backend,
+// the thread pool, reusable scratch, the tokens' positions, and the
+// sequence's state.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
+#include "backend/backend.h"
 #include "backend/cpu/matmul.h"
 #include "backend/cpu/ops.h"
 #include "core/thread_pool.h"
@@ -49,6 +51,7 @@ enum WorkspaceId : int {
   // Kept across the layers of one forward pass: RWKV-7's first-layer values,
   // which every later layer's value residual reads.
   kWsFirstLayerValues,
+  kWsLogits,           // Model::forward on a device: the logits before they are copied out
   kWsMixerFirst = 16,  // ids from here on belong to linear mixers
 };
 static_assert(kWsFirstLayerValues < kWsMixerFirst, "workspace ids overlap the mixers'");
@@ -66,6 +69,9 @@ struct ForwardContext {
   Workspace& ws;
   cpu::MatmulScratch& matmul;
   cpu::AttentionScratch& attention;
+  // The ops of the transformer path (attention, gated FFN, norms, head) go
+  // through the backend; CPU-only mixers use the members above directly.
+  Backend& backend;
   const int64_t* positions;  // [n_tokens], consecutive
   int64_t n_tokens;
   SequenceState& state;

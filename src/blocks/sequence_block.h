@@ -28,12 +28,17 @@ struct StateSpec {
 
 // Lets the backend re-point a block's matmul weights, e.g. to a repacked copy.
 using WeightVisitor = std::function<void(Weight&)>;
+// Lets a backend read them, e.g. to upload them to a device.
+using ConstWeightVisitor = std::function<void(const Weight&)>;
 
 class SequenceBlock {
  public:
   virtual ~SequenceBlock() = default;
   // Visits the weights used only as matmul operands (default: none).
   virtual void visit_matmul_weights(const WeightVisitor&) {}
+  virtual void for_each_matmul_weight(const ConstWeightVisitor&) const {}
+  // Whether the block has kernels for `device` (every block runs on the CPU).
+  virtual bool runs_on(Device device) const { return device == Device::kCpu; }
   virtual MixerKind kind() const = 0;
   virtual StateSpec state_spec() const = 0;
   // x: [n_tokens x n_embd] (normalised input, or the raw residual stream for
@@ -46,6 +51,8 @@ class FeedForward {
  public:
   virtual ~FeedForward() = default;
   virtual void visit_matmul_weights(const WeightVisitor&) {}
+  virtual void for_each_matmul_weight(const ConstWeightVisitor&) const {}
+  virtual bool runs_on(Device device) const { return device == Device::kCpu; }
   virtual void forward(ForwardContext& ctx, const float* x, float* out) const = 0;
 };
 

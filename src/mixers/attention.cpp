@@ -1,36 +1,31 @@
 #include "mixers/attention.h"
 
-#include "backend/cpu/matmul.h"
-#include "backend/cpu/ops.h"
-
 namespace ma {
 
 void SoftmaxAttention::forward(ForwardContext& ctx, const float* x, float* out,
                                int64_t slot) const {
+  Backend& be = ctx.backend;
   const int64_t n = ctx.n_tokens;
-  const int64_t d = shape_.head_dim;
-  const int64_t q_dim = shape_.n_head * d;
-  const int64_t kv_dim = shape_.n_head_kv * d;
-  float* q = ctx.ws.get(kWsQ, static_cast<size_t>(n * q_dim));
-  float* k = ctx.ws.get(kWsK, static_cast<size_t>(n * kv_dim));
-  float* v = ctx.ws.get(kWsV, static_cast<size_t>(n * kv_dim));
-  float* attn = ctx.ws.get(kWsAttnOut, static_cast<size_t>(n * q_dim));
+  const int64_t q_dim = shape_.n_head * shape_.head_dim;
+  const int64_t kv_dim = shape_.n_head_kv * shape_.head_dim;
+  float* q = be.buffer(kWsQ, static_cast<size_t>(n * q_dim));
+  float* k = be.buffer(kWsK, static_cast<size_t>(n * kv_dim));
+  float* v = be.buffer(kWsV, static_cast<size_t>(n * kv_dim));
+  float* attn = be.buffer(kWsAttnOut, static_cast<size_t>(n * q_dim));
 
-  cpu::matmul(ctx.pool, w_.wq, x, n, q, ctx.matmul);
-  cpu::matmul(ctx.pool, w_.wk, x, n, k, ctx.matmul);
-  cpu::matmul(ctx.pool, w_.wv, x, n, v, ctx.matmul);
-  cpu::rope(q, n, shape_.n_head, d, ctx.positions, rope_);
-  cpu::rope(k, n, shape_.n_head_kv, d, ctx.positions, rope_);
-
-  KvCache& cache = *ctx.state.kv;
-  for (int64_t t = 0; t < n; ++t) {
-    cache.store(slot, ctx.state.kv_seq, ctx.positions[t], k + t * kv_dim, v + t * kv_dim);
-  }
-  const int64_t n_kv = ctx.positions[n - 1] + 1;
-  cpu::attention_paged(ctx.pool, q, ctx.positions, n, cache.view(slot, ctx.state.kv_seq), n_kv,
-                       shape_, attn, ctx.attention);
-  cpu::matmul(ctx.pool, w_.wo, attn, n, out, ctx.matmul);
-  if (!w_.wo_bias.empty()) cpu::add_bias(out, w_.wo_bias.data(), n, w_.wo.out);
+  be.matmul(w_.wq, x, n, q);
+  be.matmul(w_.wk, x, n, k);
+  be.matmul(w_.wv, x, n, v);
+  AttentionStep step;
+  step.layer = slot;
+  step.shape = &shape_;
+  step.rope = &rope_;
+  step.positions = ctx.positions;
+  step.n_tokens = n;
+  step.state = &ctx.state;
+  be.attention(step, q, k, v, attn);
+  be.matmul(w_.wo, attn, n, out);
+  if (!w_.wo_bias.empty()) be.add_bias(out, w_.wo_bias, n, w_.wo.out);
 }
 
 }  // namespace ma

@@ -30,8 +30,12 @@ class SoftmaxAttention final : public SequenceBlock {
     return {StateFamily::kKvCache, shape_.n_head_kv * shape_.head_dim, 0};
   }
   void forward(ForwardContext& ctx, const float* x, float* out, int64_t slot) const override;
+  bool runs_on(Device) const override { return true; }
   void visit_matmul_weights(const WeightVisitor& visit) override {
     for (Weight* w : {&w_.wq, &w_.wk, &w_.wv, &w_.wo}) visit(*w);
+  }
+  void for_each_matmul_weight(const ConstWeightVisitor& visit) const override {
+    for (const Weight* w : {&w_.wq, &w_.wk, &w_.wv, &w_.wo}) visit(*w);
   }
 
  private:

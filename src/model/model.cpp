@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 
-#include "backend/cpu/matmul.h"
-#include "backend/cpu/ops.h"
 #include "backend/cpu/q4_0x8.h"
 #include "core/error.h"
 
@@ -102,18 +100,37 @@ std::vector<size_t> Model::recurrent_slot_bytes() const {
   return slots;
 }
 
-void Model::norm(const float* x, const std::vector<float>& weight, const std::vector<float>& bias,
-                 int64_t rows, float* y) const {
-  if (hp_.norm == NormKind::kLayer) {
-    const float* b = bias.empty() ? nullptr : bias.data();
-    cpu::layer_norm(x, weight.data(), b, rows, hp_.n_embd, hp_.norm_eps, y);
-  } else {
-    cpu::rms_norm(x, weight.data(), rows, hp_.n_embd, hp_.norm_eps, y);
+std::string Model::unsupported_on(Device device) const {
+  if (device == Device::kCpu) return "";
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    const bool ffn_ok = !l.ffn || l.ffn->runs_on(device);
+    if (!l.mixer->runs_on(device) || !ffn_ok) {
+      return "layer " + std::to_string(i) + " ('" +
+             std::string(1, static_cast<char>(l.mixer->kind())) + "' in the schedule " +
+             schedule_.to_string() + ") has no " + device_name(device) +
+             " kernels yet; only attention layers with gated (SwiGLU/GeGLU) FFNs run there";
+    }
   }
+  return "";
+}
+
+void Model::for_each_matmul_weight(const ConstWeightVisitor& visit) const {
+  for (const Layer& l : layers_) {
+    l.mixer->for_each_matmul_weight(visit);
+    if (l.ffn) l.ffn->for_each_matmul_weight(visit);
+  }
+  visit(output_);
+}
+
+void Model::norm(Backend& be, const float* x, const std::vector<float>& weight,
+                 const std::vector<float>& bias, int64_t rows, float* y) const {
+  be.norm(hp_.norm, x, weight, bias, rows, hp_.n_embd, hp_.norm_eps, y);
 }
 
 void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
                     bool all_logits) const {
+  Backend& be = ctx.backend;
   const int64_t n = ctx.n_tokens;
   const int64_t e = hp_.n_embd;
   for (int64_t t = 0; t < n; ++t) {
@@ -122,43 +139,42 @@ void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
                   std::to_string(hp_.n_vocab) + ")");
     }
   }
-  float* x = ctx.ws.get(kWsResidual, static_cast<size_t>(n * e));
-  float* xn = ctx.ws.get(kWsNormed, static_cast<size_t>(n * e));
-  float* y = ctx.ws.get(kWsBlockOut, static_cast<size_t>(n * e));
+  float* x = be.buffer(kWsResidual, static_cast<size_t>(n * e));
+  float* xn = be.buffer(kWsNormed, static_cast<size_t>(n * e));
+  float* y = be.buffer(kWsBlockOut, static_cast<size_t>(n * e));
 
-  cpu::embedding(tok_embd_, tokens, n, x);
-  if (embd_scale_ != 1.0f) {
-    for (int64_t i = 0; i < n * e; ++i) x[i] *= embd_scale_;
-  }
-  if (!embd_norm_.empty()) norm(x, embd_norm_, embd_norm_bias_, n, x);
-  float* embeddings = ctx.ws.get(kWsEmbeddings, static_cast<size_t>(n * e));
-  std::copy(x, x + n * e, embeddings);
+  be.embedding(tok_embd_, tokens, n, embd_scale_, x);
+  if (!embd_norm_.empty()) norm(be, x, embd_norm_, embd_norm_bias_, n, x);
+  float* embeddings = be.buffer(kWsEmbeddings, static_cast<size_t>(n * e));
+  be.copy(x, n * e, embeddings);
   ctx.embeddings = embeddings;
   for (const Layer& layer : layers_) {
     ctx.layer_slot = layer.recurrent_slot;
     const float* mixer_in = x;
     if (!layer.mixer_norm.empty()) {
-      norm(x, layer.mixer_norm, layer.mixer_norm_bias, n, xn);
+      norm(be, x, layer.mixer_norm, layer.mixer_norm_bias, n, xn);
       mixer_in = xn;
     }
     layer.mixer->forward(ctx, mixer_in, y, layer.state_slot);
-    cpu::add_inplace(x, y, n * e);
+    be.add(x, y, n * e);
     if (layer.ffn) {
-      norm(x, layer.ffn_norm, layer.ffn_norm_bias, n, xn);
+      norm(be, x, layer.ffn_norm, layer.ffn_norm_bias, n, xn);
       layer.ffn->forward(ctx, xn, y);
-      cpu::add_inplace(x, y, n * e);
+      be.add(x, y, n * e);
     }
   }
   // Only the rows whose logits are wanted go through the head.
   const int64_t first = all_logits ? 0 : n - 1;
   const int64_t rows = n - first;
-  norm(x + first * e, output_norm_, output_norm_bias_, rows, xn);
-  cpu::matmul(ctx.pool, output_, xn, rows, logits, ctx.matmul);
-  if (logit_softcap_ > 0) {
-    for (int64_t i = 0; i < rows * hp_.n_vocab; ++i) {
-      logits[i] = logit_softcap_ * std::tanh(logits[i] / logit_softcap_);
-    }
-  }
+  const int64_t n_out = rows * hp_.n_vocab;
+  norm(be, x + first * e, output_norm_, output_norm_bias_, rows, xn);
+  // The CPU writes the logits in place; a device computes them in its own
+  // memory and copies them out.
+  const bool host = be.device() == Device::kCpu;
+  float* out = host ? logits : be.buffer(kWsLogits, static_cast<size_t>(n_out));
+  be.matmul(output_, xn, rows, out);
+  if (logit_softcap_ > 0) be.softcap(out, n_out, logit_softcap_);
+  if (!host) be.download(out, n_out, logits);
 }
 
 }  // namespace ma

@@ -58,14 +58,21 @@ class Model {
   // Bytes of recurrent state, one per fixed-state layer, in depth order.
   std::vector<size_t> recurrent_slot_bytes() const;
 
+  // Empty when every layer has kernels for `device`; otherwise why not.
+  std::string unsupported_on(Device device) const;
+  // The embedding table and every matmul weight of layers that can run off
+  // the CPU, and the output head (what a device backend uploads).
+  const Weight& embedding() const { return tok_embd_; }
+  void for_each_matmul_weight(const ConstWeightVisitor& visit) const;
+
   // Runs n tokens of one sequence at ctx.positions through the model and
   // writes logits: [n x n_vocab] if all_logits, else the last token's [n_vocab].
   void forward(ForwardContext& ctx, const int32_t* tokens, float* logits, bool all_logits) const;
 
  private:
   // The model's norm (Hparams::norm) over rows of n_embd; x and y may alias.
-  void norm(const float* x, const std::vector<float>& weight, const std::vector<float>& bias,
-            int64_t rows, float* y) const;
+  void norm(Backend& be, const float* x, const std::vector<float>& weight,
+            const std::vector<float>& bias, int64_t rows, float* y) const;
 
   gguf::File file_;
   Hparams hp_;

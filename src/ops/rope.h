@@ -24,6 +24,10 @@ struct RopeParams {
   const float* freq_factors = nullptr;  // [n_dims / 2] divisors of theta, or null
 };
 
+// The angle of pair i grows linearly with the position (every variant above
+// keeps it so): angle = pos * rope_rate(p, i); *mscale is the magnitude factor.
+double rope_rate(const RopeParams& p, int64_t i, double* mscale);
+
 // cos/sin of the rotation of pair i (0 <= i < n_dims/2) at `pos`, in double.
 void rope_angle(const RopeParams& p, int64_t pos, int64_t i, double* cos_out, double* sin_out);
 

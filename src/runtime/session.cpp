@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cuda/cuda_backend.h"
 #include "core/error.h"
 
 namespace ma {
@@ -11,14 +13,32 @@ Session::Session(const Model& model, SessionOptions options)
       options_(options),
       n_ctx_(options.n_ctx > 0 ? options.n_ctx
                                : std::min<int64_t>(model.hparams().n_ctx_train, 4096)),
-      pool_(options.n_threads) {
+      // A device session keeps one host thread: the kernels do the work.
+      pool_(options.device == Device::kCpu ? options.n_threads : 1) {
   if (options_.n_batch <= 0) throw Error("batch size must be positive");
   if (n_ctx_ <= 0) throw Error("context size must be positive");
+  const bool on_cpu = options_.device == Device::kCpu;
+  if (!on_cpu) {
+    std::string why;
+    if (!cuda_available(&why)) throw Error("--device cuda: " + why);
+    if (const std::string no = model_.unsupported_on(options_.device); !no.empty()) {
+      throw Error(model_.hparams().arch + " cannot run on " + device_name(options_.device) + ": " +
+                  no);
+    }
+  }
   const auto rows = model_.kv_row_elems();
   if (!rows.empty()) {
-    kv_ = std::make_unique<KvCache>(rows, n_ctx_, options_.kv_type);
+    // On a device the cache's pages live in device memory; the host keeps
+    // only the page bookkeeping.
+    kv_ = std::make_unique<KvCache>(rows, n_ctx_, options_.kv_type, KvCache::kDefaultPageSize,
+                                    on_cpu);
     state_.kv = kv_.get();
     state_.kv_seq = kv_->new_sequence();
+  }
+  if (on_cpu) {
+    backend_ = std::make_unique<cpu::CpuBackend>(pool_, ws_, matmul_, attention_);
+  } else {
+    backend_ = make_cuda_backend(&model_, kv_.get());
   }
   state_.recurrent = RecurrentState(model_.recurrent_slot_bytes());
   positions_.resize(static_cast<size_t>(options_.n_batch));
@@ -34,7 +54,7 @@ void Session::run_batch(const int32_t* tokens, int64_t n, float* logits, bool al
   }
   if (kv_) kv_->reserve(state_.kv_seq, n);
   for (int64_t t = 0; t < n; ++t) positions_[static_cast<size_t>(t)] = pos0 + t;
-  ForwardContext ctx{pool_, ws_, matmul_, attention_, positions_.data(), n, state_};
+  ForwardContext ctx{pool_, ws_, matmul_, attention_, *backend_, positions_.data(), n, state_};
   model_.forward(ctx, tokens, logits, all_logits);
   state_.kv_seq.length = pos0 + n;
 }
@@ -67,7 +87,15 @@ void Session::reset() {
   state_.recurrent.reset();
 }
 
+void Session::require_host_state(const char* what) const {
+  if (backend_->device() != Device::kCpu) {
+    throw Error(std::string(what) + " are not supported on " + device_name(backend_->device()) +
+                " yet (the KV cache lives in device memory)");
+  }
+}
+
 SessionSnapshot Session::snapshot() const {
+  require_host_state("snapshots");
   SessionSnapshot snap;
   snap.n_past = n_past();
   if (kv_) snap.kv = kv_->export_tokens(state_.kv_seq, snap.n_past);
@@ -77,6 +105,7 @@ SessionSnapshot Session::snapshot() const {
 }
 
 void Session::restore(const SessionSnapshot& snap) {
+  require_host_state("snapshots");
   if (snap.n_past > n_ctx_) {
     throw Error("snapshot of " + std::to_string(snap.n_past) +
                 " tokens does not fit in the context of " + std::to_string(n_ctx_));

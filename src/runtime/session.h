@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "backend/backend.h"
 #include "blocks/forward_context.h"
 #include "core/thread_pool.h"
 #include "model/model.h"
@@ -30,6 +31,7 @@ struct SessionOptions {
   int n_threads = 0;      // 0: all hardware threads
   int64_t n_batch = 512;  // prefill tokens per forward pass
   KvType kv_type = KvType::kF16;
+  Device device = Device::kCpu;
 };
 
 class Session {
@@ -40,6 +42,7 @@ class Session {
   int64_t n_ctx() const { return n_ctx_; }
   int64_t n_past() const { return state_.kv_seq.length; }
   int n_threads() const { return pool_.size(); }
+  Device device() const { return backend_->device(); }
 
   // Appends tokens; returns the logits after the last one ([n_vocab]).
   const float* prefill(std::span<const int32_t> tokens);
@@ -55,6 +58,7 @@ class Session {
   void restore(const SessionSnapshot& snap);
 
  private:
+  void require_host_state(const char* what) const;
   void run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits);
 
   const Model& model_;
@@ -66,6 +70,7 @@ class Session {
   Workspace ws_;
   cpu::MatmulScratch matmul_;
   cpu::AttentionScratch attention_;
+  std::unique_ptr<Backend> backend_;
   std::vector<int64_t> positions_;
   std::vector<float> logits_;
 };

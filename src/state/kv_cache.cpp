@@ -9,14 +9,15 @@
 namespace ma {
 
 KvCache::KvCache(std::vector<int64_t> row_elems, int64_t capacity_tokens, KvType type,
-                 int64_t page_size)
+                 int64_t page_size, bool host_storage)
     : row_elems_(std::move(row_elems)),
       page_size_(page_size),
       n_pages_((capacity_tokens + page_size - 1) / page_size),
       type_(type) {
   if (capacity_tokens <= 0) throw Error("KV cache: context size must be positive");
   for (int64_t re : row_elems_) {
-    const size_t bytes = static_cast<size_t>(n_pages_ * page_size_ * re) * elem_size();
+    const size_t bytes =
+        host_storage ? static_cast<size_t>(n_pages_ * page_size_ * re) * elem_size() : 0;
     k_.emplace_back(bytes);
     v_.emplace_back(bytes);
   }

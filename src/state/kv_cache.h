@@ -35,12 +35,18 @@ struct KvSequence {
 
 class KvCache {
  public:
-  // row_elems[l] = n_head_kv * head_dim of attention layer l.
+  static constexpr int64_t kDefaultPageSize = 16;
+
+  // row_elems[l] = n_head_kv * head_dim of attention layer l. Without host
+  // storage the cache only hands out pages (a device backend keeps the rows).
   KvCache(std::vector<int64_t> row_elems, int64_t capacity_tokens, KvType type,
-          int64_t page_size = 16);
+          int64_t page_size = kDefaultPageSize, bool host_storage = true);
 
   int64_t capacity() const { return n_pages_ * page_size_; }
   int64_t n_layers() const { return static_cast<int64_t>(row_elems_.size()); }
+  int64_t row_elems(int64_t layer) const { return row_elems_[static_cast<size_t>(layer)]; }
+  int64_t page_size() const { return page_size_; }
+  int64_t n_pages() const { return n_pages_; }
   KvType type() const { return type_; }
   size_t bytes() const;
 

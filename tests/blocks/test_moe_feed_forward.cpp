@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "../ops/op_test_util.h"
+#include "backend/cpu/cpu_backend.h"
 #include "blocks/forward_context.h"
 #include "blocks/moe_feed_forward.h"
 #include "core/error.h"
@@ -61,7 +62,8 @@ TEST_P(MoeTest, MatchesFp64Reference) {
   for (int64_t t = 0; t < kTokens; t += per_call) {
     const int64_t n = std::min(per_call, kTokens - t);
     for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = t + i;
-    ForwardContext ctx{pool, ws, mm, att, pos.data(), n, state};
+    cpu::CpuBackend be(pool, ws, mm, att);
+    ForwardContext ctx{pool, ws, mm, att, be, pos.data(), n, state};
     ffn.forward(ctx, x.data() + t * kEmbd, out.data() + t * kEmbd);
   }
   const double err = test::nmse(out.data(), ref.data(), out.size());

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "../ops/op_test_util.h"
+#include "backend/cpu/cpu_backend.h"
 #include "mixers/mamba2.h"
 #include "ops/reference_ops.h"
 #include "ops/reference_ssm.h"
@@ -89,7 +90,8 @@ TEST_P(Mamba2MixerTest, MatchesFp64ReferenceOutputsAndState) {
   int64_t t = 0;
   for (int64_t n : GetParam()) {
     for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = t + i;
-    ForwardContext ctx{pool, ws, mm, att, pos.data(), n, state};
+    cpu::CpuBackend be(pool, ws, mm, att);
+    ForwardContext ctx{pool, ws, mm, att, be, pos.data(), n, state};
     mixer.forward(ctx, x.data() + t * m.s.n_embd, out.data() + t * m.s.n_embd, 0);
     t += n;
   }

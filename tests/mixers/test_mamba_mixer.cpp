@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "../ops/op_test_util.h"
+#include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
 #include "mixers/mamba.h"
 #include "ops/reference_ops.h"
@@ -118,7 +119,8 @@ TEST_P(MambaMixerTest, MatchesFp64ReferenceOutputsAndState) {
   int64_t t = 0;
   for (int64_t n : std::get<1>(GetParam())) {
     for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = t + i;
-    ForwardContext ctx{pool, ws, mm, att, pos.data(), n, state};
+    cpu::CpuBackend be(pool, ws, mm, att);
+    ForwardContext ctx{pool, ws, mm, att, be, pos.data(), n, state};
     mixer.forward(ctx, x.data() + t * m.s.n_embd, out.data() + t * m.s.n_embd, 0);
     t += n;
   }

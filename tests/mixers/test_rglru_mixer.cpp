@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "../ops/op_test_util.h"
+#include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
 #include "mixers/rglru.h"
 #include "ops/reference_ops.h"
@@ -98,7 +99,8 @@ TEST_P(RgLruMixerTest, MatchesFp64ReferenceOutputsAndState) {
   std::vector<float> out(static_cast<size_t>(T * e));
   int64_t t = 0;
   for (int64_t n : GetParam()) {
-    ForwardContext ctx{pool, ws, mm, att, pos.data() + t, n, state};
+    cpu::CpuBackend be(pool, ws, mm, att);
+    ForwardContext ctx{pool, ws, mm, att, be, pos.data() + t, n, state};
     mixer.forward(ctx, x.data() + t * e, out.data() + t * e, 0);
     t += n;
   }

@@ -10,6 +10,7 @@
 #include <cmath>
 
 #include "../ops/op_test_util.h"
+#include "backend/cpu/cpu_backend.h"
 #include "core/error.h"
 #include "mixers/rwkv7.h"
 #include "mixers/rwkv7_channel_mix.h"
@@ -149,7 +150,8 @@ TEST_P(Rwkv7MixerTest, MatchesFp64ReferenceOutputsAndState) {
   int64_t t = 0;
   for (int64_t n : GetParam()) {
     for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = t + i;
-    ForwardContext ctx{pool, ws, mm, att, pos.data(), n, state};
+    cpu::CpuBackend be(pool, ws, mm, att);
+    ForwardContext ctx{pool, ws, mm, att, be, pos.data(), n, state};
     for (int64_t l = 0; l < 2; ++l) {  // in model order, as one forward pass runs them
       ctx.layer_slot = l;
       const int64_t off = t * c;
@@ -203,7 +205,8 @@ TEST(Rwkv7Mixer, ValueResidualTakesTheFirstLayersValues) {
     const size_t bytes = tm0.state_spec().fixed_bytes;
     state.recurrent = RecurrentState({bytes, bytes});
     std::vector<int64_t> pos{0, 1, 2, 3, 4, 5};
-    ForwardContext ctx{pool, ws, mm, att, pos.data(), 6, state};
+    cpu::CpuBackend be(pool, ws, mm, att);
+    ForwardContext ctx{pool, ws, mm, att, be, pos.data(), 6, state};
     std::vector<float> out0(x.size()), out1(x.size());
     tm0.forward(ctx, x.data(), out0.data(), 0);
     tm1.forward(ctx, x.data(), out1.data(), 1);

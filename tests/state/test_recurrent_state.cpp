@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "backend/cpu/cpu_backend.h"
 #include "blocks/sequence_block.h"
 #include "core/error.h"
 #include "state/recurrent_state.h"
@@ -70,7 +71,8 @@ TEST(RecurrentState, TestMixerPrefillEqualsDecodeAndResets) {
     for (int64_t n : chunks) {
       std::vector<int64_t> pos(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i) pos[static_cast<size_t>(i)] = t + i;
-      ForwardContext ctx{pool, ws, mm, att, pos.data(), n, st};
+      cpu::CpuBackend be(pool, ws, mm, att);
+      ForwardContext ctx{pool, ws, mm, att, be, pos.data(), n, st};
       a.forward(ctx, x.data() + t * dim, mid.data() + t * dim, 0);
       b.forward(ctx, mid.data() + t * dim, out.data() + t * dim, 1);
       t += n;

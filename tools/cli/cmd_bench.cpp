@@ -52,6 +52,8 @@ void run(const BenchOptions& o) {
   SessionOptions so = o.model.session_options();
   if (so.n_ctx == 0) so.n_ctx = std::max<int64_t>(o.n_prompt, o.n_gen) + 1;
   Session session(model, so);
+  const bool gpu = session.device() == Device::kCuda;
+  const std::string backend = gpu ? "CUDA" : "CPU";
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(model.hparams().n_vocab) - 1);
   std::vector<int32_t> tokens(static_cast<size_t>(std::max(o.n_prompt, o.n_gen)));
@@ -94,7 +96,8 @@ void run(const BenchOptions& o) {
                        {"model_type", info.architecture},
                        {"model_size", info.weight_bytes},
                        {"model_n_params", info.n_params},
-                       {"backend", "CPU"},
+                       {"backend", backend},
+                       {"gpu_info", gpu ? cuda_device_name() : ""},
                        {"n_threads", session.n_threads()},
                        {"n_batch", 512},
                        {"type_k", o.model.kv_type},
@@ -110,10 +113,10 @@ void run(const BenchOptions& o) {
         j["samples_ts"].push_back(static_cast<double>(is_pp ? t.n_prompt : t.n_gen) / s);
       std::printf("%s\n", j.dump().c_str());
     } else {
-      std::printf("| %s | %.2f MiB | %.2f M | CPU | %d | %s | %.2f ± %.2f |\n",
+      std::printf("| %s | %.2f MiB | %.2f M | %s | %d | %s | %.2f ± %.2f |\n",
                   info.architecture.c_str(), static_cast<double>(info.weight_bytes) / (1 << 20),
-                  static_cast<double>(info.n_params) / 1e6, session.n_threads(), test_name.c_str(),
-                  res.avg_ts, res.stddev_ts);
+                  static_cast<double>(info.n_params) / 1e6, backend.c_str(), session.n_threads(),
+                  test_name.c_str(), res.avg_ts, res.stddev_ts);
     }
     std::fflush(stdout);
   }

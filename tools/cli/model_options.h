@@ -30,7 +30,8 @@ struct ModelOptions {
           ->check(CLI::NonNegativeNumber);
     }
     cmd->add_option("--kv-type", kv_type, "KV cache type")->check(CLI::IsMember({"f16", "f32"}));
-    cmd->add_option("--device", device, "Where to run")->check(CLI::IsMember({"cpu"}));
+    cmd->add_option("--device", device, "Where to run: cpu, or cuda (an NVIDIA GPU)")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
     cmd->add_flag("--no-mmap", no_mmap,
                   "Copy the weights into huge-page memory instead of using the file mapping "
                   "(slower load, faster generation)");
@@ -43,6 +44,7 @@ struct ModelOptions {
     s.n_ctx = ctx;
     s.n_threads = threads;
     s.kv_type = kv_type == "f32" ? KvType::kF32 : KvType::kF16;
+    s.device = parse_device(device);
     return s;
   }
 };
@@ -57,7 +59,8 @@ inline LoadedModel load_timed(const ModelOptions& opts) {
   LoadedModel m;
   LoadOptions lo;
   lo.mode = opts.no_mmap ? LoadMode::kCopyToAnonymous : LoadMode::kMmap;
-  lo.repack = !opts.no_repack;
+  // The CPU's interleaved Q4_0 copy is of no use to a GPU, which uploads the file's rows.
+  lo.repack = !opts.no_repack && opts.device == "cpu";
   m.model = load_model(opts.model, lo);
   m.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return m;

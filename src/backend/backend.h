@@ -1,0 +1,68 @@
+// The backend seam: the coarse ops the transformer path of the model code
+// (Model::forward, SoftmaxAttention, GatedFeedForward) calls, on float
+// buffers that live in the backend's own memory (host memory for the CPU,
+// device memory for CUDA). Mixers without ops here run on the CPU only and
+// say so through SequenceBlock::runs_on.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "backend/device.h"
+#include "backend/weight.h"
+#include "model/hparams.h"
+#include "ops/reference_ops.h"
+#include "ops/rope.h"
+
+namespace ma {
+
+struct SequenceState;
+
+enum class GateActivation { kSilu, kGeluTanh };
+
+// One attention layer's step: RoPE on q and k, k and v appended to the
+// layer's cache at `positions` (consecutive), then causal attention.
+struct AttentionStep {
+  int64_t layer = 0;  // index among the model's attention layers
+  const ref::AttentionShape* shape = nullptr;
+  const RopeParams* rope = nullptr;
+  const int64_t* positions = nullptr;  // host memory, [n_tokens]
+  int64_t n_tokens = 0;
+  SequenceState* state = nullptr;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Device device() const = 0;
+
+  // Scratch buffer `id` (a WorkspaceId) of at least n floats; grows once to
+  // its high-water mark, then is reused.
+  virtual float* buffer(int id, size_t n) = 0;
+  virtual void upload(const float* host, int64_t n, float* dst) = 0;
+  // Copies n floats to host memory; returns once they are there.
+  virtual void download(const float* src, int64_t n, float* host) = 0;
+  virtual void copy(const float* src, int64_t n, float* dst) = 0;
+
+  // out[t] = table row tokens[t] * scale; tokens in host memory, checked.
+  virtual void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float scale,
+                         float* out) = 0;
+  // RMSNorm or LayerNorm (bias may be empty) over rows of dim; x and y may alias.
+  virtual void norm(NormKind kind, const float* x, const std::vector<float>& weight,
+                    const std::vector<float>& bias, int64_t rows, int64_t dim, float eps,
+                    float* y) = 0;
+  // y = x W^T: x [n_tokens x w.in], y [n_tokens x w.out].
+  virtual void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) = 0;
+  virtual void add(float* y, const float* x, int64_t n) = 0;
+  virtual void add_bias(float* y, const std::vector<float>& bias, int64_t rows, int64_t dim) = 0;
+  // gate = act(gate) * up, n elements.
+  virtual void gated(GateActivation act, float* gate, const float* up, int64_t n) = 0;
+  // x = cap * tanh(x / cap)
+  virtual void softcap(float* x, int64_t n, float cap) = 0;
+  // q [n x n_head x d] and k, v [n x n_head_kv x d] as the projections wrote
+  // them (q and k are rotated in place); out [n x n_head x d].
+  virtual void attention(const AttentionStep& step, float* q, float* k, const float* v,
+                         float* out) = 0;
+};
+
+}  // namespace ma

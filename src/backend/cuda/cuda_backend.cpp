@@ -1,0 +1,337 @@
+#include "backend/cuda/cuda_backend.h"
+
+#include <cstring>
+#include <unordered_map>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_memory.h"
+#include "backend/cuda/kernels.h"
+#include "blocks/forward_context.h"
+#include "core/error.h"
+#include "model/model.h"
+#include "quant/blocks.h"
+#include "state/kv_cache.h"
+
+namespace ma {
+
+bool cuda_available(std::string* why) {
+  int n = 0;
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  if (err != cudaSuccess || n == 0) {
+    (void)cudaGetLastError();
+    if (why != nullptr) {
+      *why = std::string("no CUDA device: ") +
+             (err != cudaSuccess ? cudaGetErrorString(err) : "none found");
+    }
+    return false;
+  }
+  return true;
+}
+
+std::string cuda_device_name() {
+  if (!cuda_available()) return "";
+  cudaDeviceProp prop{};
+  MA_CUDA_CHECK(cudaGetDeviceProperties(&prop, 0));
+  return prop.name;
+}
+
+namespace cuda {
+namespace {
+
+bool supported_type(GgmlType t) {
+  return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16 || t == GgmlType::Q8_0 ||
+         t == GgmlType::Q4_0;
+}
+
+// Splits blocks of {fp16 scale, quants} into a quant array and a scale array.
+template <typename Block>
+void split_blocks(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t>& d) {
+  const int64_t nb = w.in / Block::kElems;
+  const size_t q_bytes = sizeof(Block::qs);
+  q.resize(static_cast<size_t>(w.out * nb) * q_bytes);
+  d.resize(static_cast<size_t>(w.out * nb));
+  for (int64_t r = 0; r < w.out; ++r) {
+    const auto* blocks = reinterpret_cast<const Block*>(w.row(r));
+    for (int64_t b = 0; b < nb; ++b) {
+      const size_t i = static_cast<size_t>(r * nb + b);
+      std::memcpy(&d[i], &blocks[b].d, sizeof(uint16_t));
+      std::memcpy(q.data() + i * q_bytes, blocks[b].qs, q_bytes);
+    }
+  }
+}
+
+class CudaBackend final : public Backend {
+ public:
+  CudaBackend(const Model* model, const KvCache* kv) {
+    MA_CUDA_CHECK(cudaSetDevice(0));
+    MA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    MA_CUDA_CHECK(cublasCreate(&blas_));
+    MA_CUDA_CHECK(cublasSetStream(blas_, stream_));
+    if (kv != nullptr) allocate_kv(*kv);
+    if (model != nullptr) {
+      weight(model->embedding());
+      model->for_each_matmul_weight([&](const Weight& w) { weight(w); });
+    }
+  }
+
+  ~CudaBackend() override {
+    (void)cudaStreamSynchronize(stream_);
+    (void)cublasDestroy(blas_);
+    (void)cudaStreamDestroy(stream_);
+  }
+
+  Device device() const override { return Device::kCuda; }
+
+  float* buffer(int id, size_t n) override {
+    if (static_cast<size_t>(id) >= ws_.size()) ws_.resize(static_cast<size_t>(id) + 1);
+    return static_cast<float*>(ws_[static_cast<size_t>(id)].grow(n * sizeof(float), "scratch"));
+  }
+
+  void upload(const float* host, int64_t n, float* dst) override {
+    MA_CUDA_CHECK(cudaMemcpyAsync(dst, host, static_cast<size_t>(n) * sizeof(float),
+                                  cudaMemcpyHostToDevice, stream_));
+  }
+
+  void download(const float* src, int64_t n, float* host) override {
+    MA_CUDA_CHECK(cudaMemcpyAsync(host, src, static_cast<size_t>(n) * sizeof(float),
+                                  cudaMemcpyDeviceToHost, stream_));
+    MA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+
+  void copy(const float* src, int64_t n, float* dst) override {
+    if (src == dst) return;
+    MA_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float),
+                                  cudaMemcpyDeviceToDevice, stream_));
+  }
+
+  void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float scale,
+                 float* out) override {
+    auto* dev_tokens = static_cast<int32_t*>(
+        tokens_.grow(static_cast<size_t>(n_tokens) * sizeof(int32_t), "token ids"));
+    MA_CUDA_CHECK(cudaMemcpyAsync(dev_tokens, tokens, static_cast<size_t>(n_tokens) * 4,
+                                  cudaMemcpyHostToDevice, stream_));
+    cuda::embedding(weight(table), dev_tokens, n_tokens, scale, out, stream_);
+  }
+
+  void norm(NormKind kind, const float* x, const std::vector<float>& w, const std::vector<float>& b,
+            int64_t rows, int64_t dim, float eps, float* y) override {
+    if (kind == NormKind::kLayer) {
+      layer_norm(x, vec(w), b.empty() ? nullptr : vec(b), rows, dim, eps, y, stream_);
+    } else {
+      rms_norm(x, vec(w), rows, dim, eps, y, stream_);
+    }
+  }
+
+  void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override {
+    const DeviceWeight& dw = weight(w);
+    if (n_tokens == 1 && matvec_fits(dw)) {
+      const int8_t* xq = nullptr;
+      const float* xs = nullptr;
+      if (matvec_needs_q8_1(dw.type)) quantize_activations(x, 1, dw.in, &xq, &xs);
+      matvec(dw, x, xq, xs, y, stream_);
+      return;
+    }
+    gemm(dw, x, n_tokens, y);
+  }
+
+  void add(float* y, const float* x, int64_t n) override { cuda::add(y, x, n, stream_); }
+
+  void add_bias(float* y, const std::vector<float>& bias, int64_t rows, int64_t dim) override {
+    cuda::add_bias(y, vec(bias), rows, dim, stream_);
+  }
+
+  void gated(GateActivation act, float* gate, const float* up, int64_t n) override {
+    cuda::gated(act, gate, up, n, stream_);
+  }
+
+  void softcap(float* x, int64_t n, float cap) override { cuda::softcap(x, n, cap, stream_); }
+
+  void attention(const AttentionStep& step, float* q, float* k, const float* v,
+                 float* out) override {
+    const ref::AttentionShape& shape = *step.shape;
+    const int64_t n = step.n_tokens;
+    const int64_t pos0 = step.positions[0];
+    const RopeTable& rt = rope_table(*step.rope);
+    const bool neox = step.rope->mode == RopeMode::kNeox;
+    rope(q, n, shape.n_head, shape.head_dim, step.rope->n_dims, neox, pos0, rt.rates, rt.mscale,
+         stream_);
+    rope(k, n, shape.n_head_kv, shape.head_dim, step.rope->n_dims, neox, pos0, rt.rates, rt.mscale,
+         stream_);
+    sync_block_table(step.state->kv_seq);
+    const KvLayerDevice& layer = kv_layers_.at(static_cast<size_t>(step.layer));
+    kv_store(layer, k, v, n, pos0, stream_);
+    cuda::attention(layer, q, n, pos0, shape, out, stream_);
+  }
+
+ private:
+  struct RopeTable {
+    const double* rates = nullptr;
+    float mscale = 1.0f;
+  };
+
+  const DeviceWeight& weight(const Weight& w) {
+    if (auto it = weights_.find(w.data); it != weights_.end()) return it->second;
+    if (w.layout != WeightLayout::kRows) {
+      throw Error(
+          "CUDA backend: a weight was repacked for the CPU; load the model without "
+          "the CPU repack for --device cuda");
+    }
+    if (!supported_type(w.type)) {
+      throw Error("CUDA backend: " + std::string(ggml_type_name(w.type)) +
+                  " weights are not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0)");
+    }
+    DeviceWeight dw;
+    dw.type = w.type;
+    dw.in = w.in;
+    dw.out = w.out;
+    if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0) {
+      std::vector<uint8_t> q;
+      std::vector<uint16_t> d;
+      if (w.type == GgmlType::Q4_0) {
+        split_blocks<BlockQ4_0>(w, q, d);
+      } else {
+        split_blocks<BlockQ8_0>(w, q, d);
+      }
+      dw.q = upload_bytes(q.data(), q.size());
+      dw.d = static_cast<const uint16_t*>(upload_bytes(d.data(), d.size() * sizeof(uint16_t)));
+    } else {
+      dw.q = upload_bytes(w.data, w.row_bytes * static_cast<size_t>(w.out));
+    }
+    return weights_.emplace(w.data, dw).first->second;
+  }
+
+  const void* upload_bytes(const void* host, size_t bytes) {
+    owned_.emplace_back(bytes, "weights");
+    MA_CUDA_CHECK(cudaMemcpy(owned_.back().get(), host, bytes, cudaMemcpyHostToDevice));
+    return owned_.back().get();
+  }
+
+  // A host float vector (norm weights, biases) copied to the device once.
+  const float* vec(const std::vector<float>& v) {
+    if (auto it = vectors_.find(v.data()); it != vectors_.end()) return it->second;
+    const auto* p = static_cast<const float*>(upload_bytes(v.data(), v.size() * sizeof(float)));
+    vectors_.emplace(v.data(), p);
+    return p;
+  }
+
+  const RopeTable& rope_table(const RopeParams& p) {
+    if (auto it = ropes_.find(&p); it != ropes_.end()) return it->second;
+    std::vector<double> rates(static_cast<size_t>(p.n_dims / 2));
+    double mscale = 1.0;
+    for (size_t i = 0; i < rates.size(); ++i) {
+      rates[i] = rope_rate(p, static_cast<int64_t>(i), &mscale);
+    }
+    RopeTable t;
+    t.rates = static_cast<const double*>(upload_bytes(rates.data(), rates.size() * sizeof(double)));
+    t.mscale = static_cast<float>(mscale);
+    return ropes_.emplace(&p, t).first->second;
+  }
+
+  // The 16-byte loads of the matvec kernels need rows that start aligned.
+  static bool matvec_fits(const DeviceWeight& w) {
+    switch (w.type) {
+      case GgmlType::F32:
+        return w.in % 4 == 0;
+      case GgmlType::F16:
+      case GgmlType::BF16:
+        return w.in % 8 == 0;
+      default:
+        return true;  // block types: whole 32-element blocks
+    }
+  }
+
+  void quantize_activations(const float* x, int64_t n, int64_t in, const int8_t** xq,
+                            const float** xs) {
+    auto* q = static_cast<int8_t*>(act_q_.grow(static_cast<size_t>(n * in), "activations"));
+    auto* s = static_cast<float*>(
+        act_s_.grow(static_cast<size_t>(n * in / 32) * 2 * sizeof(float), "activations"));
+    quantize_q8_1(x, n, in, q, s, stream_);
+    *xq = q;
+    *xs = s;
+  }
+
+  // y [n x out] = x [n x in] W^T on cuBLAS: W is column-major [in x out]
+  // (lda = in), x column-major [in x n], y column-major [out x n].
+  void gemm(const DeviceWeight& w, const float* x, int64_t n, float* y) {
+    const float alpha = 1.0f, beta = 0.0f;
+    const int m = static_cast<int>(w.out), nn = static_cast<int>(n), k = static_cast<int>(w.in);
+    if (w.type == GgmlType::F32) {
+      MA_CUDA_CHECK(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, m, nn, k, &alpha,
+                                static_cast<const float*>(w.q), k, x, k, &beta, y, m));
+      return;
+    }
+    const bool bf16 = w.type == GgmlType::BF16;
+    const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_16F;
+    auto* xh = static_cast<uint16_t*>(act_h_.grow(static_cast<size_t>(n * k) * 2, "activations"));
+    if (bf16) {
+      to_bf16(x, n * k, xh, stream_);
+    } else {
+      to_f16(x, n * k, xh, stream_);
+    }
+    const void* wh = w.q;
+    if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0) {
+      auto* tmp = static_cast<uint16_t*>(
+          dequant_.grow(static_cast<size_t>(w.in * w.out) * 2, "dequantized weights"));
+      dequantize_f16(w, tmp, stream_);
+      wh = tmp;
+    }
+    MA_CUDA_CHECK(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, m, nn, k, &alpha, wh, type, k, xh,
+                               type, k, &beta, y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
+                               CUBLAS_GEMM_DEFAULT));
+  }
+
+  void allocate_kv(const KvCache& kv) {
+    const bool f16 = kv.type() == KvType::kF16;
+    const size_t elem = f16 ? 2 : 4;
+    const size_t rows = static_cast<size_t>(kv.n_pages() * kv.page_size());
+    auto* table = static_cast<int32_t*>(
+        table_.grow(static_cast<size_t>(kv.n_pages()) * sizeof(int32_t), "the KV block table"));
+    for (int64_t l = 0; l < kv.n_layers(); ++l) {
+      const size_t bytes = rows * static_cast<size_t>(kv.row_elems(l)) * elem;
+      kv_storage_.emplace_back(bytes, "the KV cache");
+      kv_storage_.emplace_back(bytes, "the KV cache");
+      KvLayerDevice d;
+      d.k = kv_storage_[kv_storage_.size() - 2].get();
+      d.v = kv_storage_.back().get();
+      d.block_table = table;
+      d.page_size = kv.page_size();
+      d.row_elems = kv.row_elems(l);
+      d.f16 = f16;
+      kv_layers_.push_back(d);
+    }
+  }
+
+  // The sequence's block table, copied when its pages changed.
+  void sync_block_table(const KvSequence& seq) {
+    if (seq.pages == table_host_) return;
+    table_host_ = seq.pages;
+    MA_CUDA_CHECK(cudaMemcpyAsync(table_.get(), table_host_.data(),
+                                  table_host_.size() * sizeof(int32_t), cudaMemcpyHostToDevice,
+                                  stream_));
+  }
+
+  cudaStream_t stream_ = nullptr;
+  cublasHandle_t blas_ = nullptr;
+  std::unordered_map<const uint8_t*, DeviceWeight> weights_;
+  std::unordered_map<const float*, const float*> vectors_;
+  std::unordered_map<const RopeParams*, RopeTable> ropes_;
+  std::vector<DeviceBuffer> owned_;
+  std::vector<DeviceBuffer> ws_;
+  DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_;
+  std::vector<DeviceBuffer> kv_storage_;
+  std::vector<KvLayerDevice> kv_layers_;
+  DeviceBuffer table_;
+  std::vector<int32_t> table_host_;
+};
+
+}  // namespace
+}  // namespace cuda
+
+std::unique_ptr<Backend> make_cuda_backend(const Model* model, const KvCache* kv) {
+  std::string why;
+  if (!cuda_available(&why)) throw Error(why);
+  return std::make_unique<cuda::CudaBackend>(model, kv);
+}
+
+}  // namespace ma

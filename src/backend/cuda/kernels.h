@@ -1,0 +1,64 @@
+// Launchers of the CUDA kernels (the .cu files beside this one). Pointers
+// are device pointers unless named host_*; every launcher checks its launch.
+#pragma once
+
+#include <cstdint>
+
+#include "backend/backend.h"
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/device_weight.h"
+
+namespace ma::cuda {
+
+// --- elementwise_kernels.cu
+void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y,
+              cudaStream_t s);
+void layer_norm(const float* x, const float* w, const float* b, int64_t rows, int64_t dim,
+                float eps, float* y, cudaStream_t s);
+void add(float* y, const float* x, int64_t n, cudaStream_t s);
+void add_bias(float* y, const float* bias, int64_t rows, int64_t dim, cudaStream_t s);
+void gated(GateActivation act, float* gate, const float* up, int64_t n, cudaStream_t s);
+void softcap(float* x, int64_t n, float cap, cudaStream_t s);
+// out[t] = row tokens[t] of the table, times scale.
+void embedding(const DeviceWeight& table, const int32_t* tokens, int64_t n_tokens, float scale,
+               float* out, cudaStream_t s);
+
+// --- rope_kernels.cu: x [n x heads x head_dim] at positions pos0 + t, pair i
+// turned by (pos * rate[i]) and scaled by mscale; rates in double.
+void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, int64_t n_dims, bool neox,
+          int64_t pos0, const double* rates, float mscale, cudaStream_t s);
+
+// --- attention_kernels.cu
+// One layer's paged KV storage; rows are `row_elems` wide, physical row of
+// position p is block_table[p / page_size] * page_size + p % page_size.
+struct KvLayerDevice {
+  void* k = nullptr;
+  void* v = nullptr;
+  const int32_t* block_table = nullptr;
+  int64_t page_size = 0;
+  int64_t row_elems = 0;
+  bool f16 = true;
+};
+// Writes k, v [n x row_elems] at positions pos0 .. pos0 + n - 1.
+void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n, int64_t pos0,
+              cudaStream_t s);
+// Causal (optionally windowed, soft-capped) attention of q [n x n_head x d]
+// at pos0 + t over the cached positions [0, pos0 + t].
+void attention(const KvLayerDevice& kv, const float* q, int64_t n, int64_t pos0,
+               const ref::AttentionShape& shape, float* out, cudaStream_t s);
+
+// --- matvec_kernels.cu
+// x [n x in] floats -> int8 [n x in] and per 32-block (scale, scale * sum of quants).
+void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs, cudaStream_t s);
+// y [out] = W x for one token; quantized types read the quantize_q8_1 output.
+void matvec(const DeviceWeight& w, const float* x, const int8_t* xq, const float* xs, float* y,
+            cudaStream_t s);
+bool matvec_needs_q8_1(GgmlType type);
+
+// --- gemm_kernels.cu (the operands of cuBLAS for prefill)
+// The whole weight dequantized to fp16 [out x in].
+void dequantize_f16(const DeviceWeight& w, uint16_t* out, cudaStream_t s);
+void to_f16(const float* x, int64_t n, uint16_t* out, cudaStream_t s);
+void to_bf16(const float* x, int64_t n, uint16_t* out, cudaStream_t s);
+
+}  // namespace ma::cuda
