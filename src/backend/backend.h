@@ -20,12 +20,11 @@ struct SequenceState;
 
 enum class GateActivation { kSilu, kGeluTanh };
 
-// One attention layer's step: RoPE on q and k, k and v appended to the
-// layer's cache at `positions` (consecutive), then causal attention.
+// One attention layer's step: k and v appended to the layer's cache at
+// `positions` (consecutive), then causal attention of q over the cache.
 struct AttentionStep {
   int64_t layer = 0;  // index among the model's attention layers
   const ref::AttentionShape* shape = nullptr;
-  const RopeParams* rope = nullptr;
   const int64_t* positions = nullptr;  // host memory, [n_tokens]
   int64_t n_tokens = 0;
   SequenceState* state = nullptr;
@@ -59,9 +58,13 @@ class Backend {
   virtual void gated(GateActivation act, float* gate, const float* up, int64_t n) = 0;
   // x = cap * tanh(x / cap)
   virtual void softcap(float* x, int64_t n, float cap) = 0;
-  // q [n x n_head x d] and k, v [n x n_head_kv x d] as the projections wrote
-  // them (q and k are rotated in place); out [n x n_head x d].
-  virtual void attention(const AttentionStep& step, float* q, float* k, const float* v,
+  // In place on x [n_tokens x n_heads x head_dim]; positions in host
+  // memory, consecutive.
+  virtual void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
+                    const int64_t* positions, const RopeParams& p) = 0;
+  // q [n x n_head x d] and k, v [n x n_head_kv x d] (already rotated);
+  // out [n x n_head x d].
+  virtual void attention(const AttentionStep& step, const float* q, const float* k, const float* v,
                          float* out) = 0;
 };
 

@@ -16,10 +16,11 @@ void SoftmaxAttention::forward(ForwardContext& ctx, const float* x, float* out,
   be.matmul(w_.wq, x, n, q);
   be.matmul(w_.wk, x, n, k);
   be.matmul(w_.wv, x, n, v);
+  be.rope(q, n, shape_.n_head, shape_.head_dim, ctx.positions, rope_);
+  be.rope(k, n, shape_.n_head_kv, shape_.head_dim, ctx.positions, rope_);
   AttentionStep step;
   step.layer = slot;
   step.shape = &shape_;
-  step.rope = &rope_;
   step.positions = ctx.positions;
   step.n_tokens = n;
   step.state = &ctx.state;

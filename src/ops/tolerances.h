@@ -10,6 +10,9 @@ namespace ma::tolerance {
 inline constexpr double kFp32Nmse = 1e-10;
 // Weights in F16 / BF16 against dequantized fp64: only accumulation order differs.
 inline constexpr double kHalfWeightNmse = 1e-9;
+// F16 / BF16 weights with the activations rounded to the same 16-bit type
+// (GPU prefill on tensor cores): bf16 keeps 8 bits of mantissa.
+inline constexpr double kHalfActivationNmse = 2e-5;
 // Quantized weights: activations are quantized to Q8_0 (about 0.4% per value).
 inline constexpr double kQuantizedNmse = 5e-4;
 // Attention with an F16 KV cache (keys and values rounded to half).

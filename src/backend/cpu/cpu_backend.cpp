@@ -45,13 +45,11 @@ void CpuBackend::softcap(float* x, int64_t n, float cap) {
   for (int64_t i = 0; i < n; ++i) x[i] = cap * std::tanh(x[i] / cap);
 }
 
-void CpuBackend::attention(const AttentionStep& step, float* q, float* k, const float* v,
-                           float* out) {
+void CpuBackend::attention(const AttentionStep& step, const float* q, const float* k,
+                           const float* v, float* out) {
   const ref::AttentionShape& shape = *step.shape;
   const int64_t n = step.n_tokens;
   const int64_t kv_dim = shape.n_head_kv * shape.head_dim;
-  rope(q, n, shape.n_head, shape.head_dim, step.positions, *step.rope);
-  rope(k, n, shape.n_head_kv, shape.head_dim, step.positions, *step.rope);
   SequenceState& st = *step.state;
   for (int64_t t = 0; t < n; ++t) {
     st.kv->store(step.layer, st.kv_seq, step.positions[t], k + t * kv_dim, v + t * kv_dim);

@@ -1,5 +1,6 @@
 #include "backend/cuda/cuda_backend.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -40,8 +41,19 @@ namespace cuda {
 namespace {
 
 bool supported_type(GgmlType t) {
-  return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16 || t == GgmlType::Q8_0 ||
-         t == GgmlType::Q4_0;
+  switch (t) {
+    case GgmlType::F32:
+    case GgmlType::F16:
+    case GgmlType::BF16:
+    case GgmlType::Q8_0:
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
 }
 
 // Splits blocks of {fp16 scale, quants} into a quant array and a scale array.
@@ -147,17 +159,18 @@ class CudaBackend final : public Backend {
 
   void softcap(float* x, int64_t n, float cap) override { cuda::softcap(x, n, cap, stream_); }
 
-  void attention(const AttentionStep& step, float* q, float* k, const float* v,
+  void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
+            const RopeParams& p) override {
+    const RopeTable& rt = rope_table(p);
+    cuda::rope(x, n_tokens, n_heads, head_dim, p.n_dims, p.mode == RopeMode::kNeox,
+               device_positions(positions, n_tokens), rt.rates, rt.mscale, stream_);
+  }
+
+  void attention(const AttentionStep& step, const float* q, const float* k, const float* v,
                  float* out) override {
     const ref::AttentionShape& shape = *step.shape;
     const int64_t n = step.n_tokens;
     const int64_t pos0 = step.positions[0];
-    const RopeTable& rt = rope_table(*step.rope);
-    const bool neox = step.rope->mode == RopeMode::kNeox;
-    rope(q, n, shape.n_head, shape.head_dim, step.rope->n_dims, neox, pos0, rt.rates, rt.mscale,
-         stream_);
-    rope(k, n, shape.n_head_kv, shape.head_dim, step.rope->n_dims, neox, pos0, rt.rates, rt.mscale,
-         stream_);
     sync_block_table(step.state->kv_seq);
     const KvLayerDevice& layer = kv_layers_.at(static_cast<size_t>(step.layer));
     kv_store(layer, k, v, n, pos0, stream_);
@@ -166,12 +179,42 @@ class CudaBackend final : public Backend {
 
  private:
   struct RopeTable {
+    RopeParams params;  // what the table was made from
     const double* rates = nullptr;
     float mscale = 1.0f;
   };
 
+  static bool same_rope(const RopeParams& a, const RopeParams& b) {
+    return a.mode == b.mode && a.n_dims == b.n_dims && a.freq_base == b.freq_base &&
+           a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
+           a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
+           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig &&
+           a.freq_factors == b.freq_factors;
+  }
+
+  // The positions on the device, copied only when they changed since the
+  // last call (every layer of a step rotates at the same positions).
+  const int64_t* device_positions(const int64_t* host, int64_t n) {
+    const auto* begin = host;
+    if (positions_host_.size() != static_cast<size_t>(n) ||
+        !std::equal(begin, begin + n, positions_host_.begin())) {
+      positions_host_.assign(begin, begin + n);
+      positions_.grow(static_cast<size_t>(n) * sizeof(int64_t), "positions");
+      MA_CUDA_CHECK(cudaMemcpyAsync(positions_.get(), positions_host_.data(),
+                                    static_cast<size_t>(n) * sizeof(int64_t),
+                                    cudaMemcpyHostToDevice, stream_));
+    }
+    return static_cast<const int64_t*>(positions_.get());
+  }
+
   const DeviceWeight& weight(const Weight& w) {
-    if (auto it = weights_.find(w.data); it != weights_.end()) return it->second;
+    // Host weights live as long as the model, so their address names them;
+    // type and shape are compared too, so a reused address is never mistaken.
+    if (auto it = weights_.find(w.data); it != weights_.end()) {
+      const DeviceWeight& d = it->second;
+      if (d.type == w.type && d.in == w.in && d.out == w.out) return d;
+      weights_.erase(it);
+    }
     if (w.layout != WeightLayout::kRows) {
       throw Error(
           "CUDA backend: a weight was repacked for the CPU; load the model without "
@@ -179,7 +222,8 @@ class CudaBackend final : public Backend {
     }
     if (!supported_type(w.type)) {
       throw Error("CUDA backend: " + std::string(ggml_type_name(w.type)) +
-                  " weights are not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0)");
+                  " weights are not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0, "
+                  "Q4_K, Q5_K, Q6_K)");
     }
     DeviceWeight dw;
     dw.type = w.type;
@@ -216,16 +260,19 @@ class CudaBackend final : public Backend {
   }
 
   const RopeTable& rope_table(const RopeParams& p) {
-    if (auto it = ropes_.find(&p); it != ropes_.end()) return it->second;
+    if (auto it = ropes_.find(&p); it != ropes_.end() && same_rope(it->second.params, p)) {
+      return it->second;
+    }
     std::vector<double> rates(static_cast<size_t>(p.n_dims / 2));
     double mscale = 1.0;
     for (size_t i = 0; i < rates.size(); ++i) {
       rates[i] = rope_rate(p, static_cast<int64_t>(i), &mscale);
     }
     RopeTable t;
+    t.params = p;
     t.rates = static_cast<const double*>(upload_bytes(rates.data(), rates.size() * sizeof(double)));
     t.mscale = static_cast<float>(mscale);
-    return ropes_.emplace(&p, t).first->second;
+    return ropes_.insert_or_assign(&p, t).first->second;
   }
 
   // The 16-byte loads of the matvec kernels need rows that start aligned.
@@ -270,7 +317,7 @@ class CudaBackend final : public Backend {
       to_f16(x, n * k, xh, stream_);
     }
     const void* wh = w.q;
-    if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0) {
+    if (w.type != GgmlType::F16 && w.type != GgmlType::BF16) {  // quantized: dequantize
       auto* tmp = static_cast<uint16_t*>(
           dequant_.grow(static_cast<size_t>(w.in * w.out) * 2, "dequantized weights"));
       dequantize_f16(w, tmp, stream_);
@@ -318,6 +365,8 @@ class CudaBackend final : public Backend {
   std::unordered_map<const RopeParams*, RopeTable> ropes_;
   std::vector<DeviceBuffer> owned_;
   std::vector<DeviceBuffer> ws_;
+  DeviceBuffer positions_;
+  std::vector<int64_t> positions_host_;
   DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_;
   std::vector<DeviceBuffer> kv_storage_;
   std::vector<KvLayerDevice> kv_layers_;

@@ -53,6 +53,44 @@ __device__ __forceinline__ float bf16_bits_to_float(uint16_t b) {
   return __uint_as_float(static_cast<uint32_t>(b) << 16);
 }
 
+// Element e (0..255) of one K-quant super-block in the file's layout
+// (quant/blocks.h): Q4_K, Q5_K or Q6_K.
+__device__ __forceinline__ void k4_scale_min(const uint8_t* packed, int j, int* sc, int* m) {
+  if (j < 4) {
+    *sc = packed[j] & 63;
+    *m = packed[j + 4] & 63;
+  } else {
+    *sc = (packed[j + 4] & 0xF) | (packed[j - 4] >> 6) << 4;
+    *m = (packed[j + 4] >> 4) | (packed[j] >> 6) << 4;
+  }
+}
+
+__device__ __forceinline__ float kquant_at(GgmlType type, const uint8_t* b, int e) {
+  if (type == GgmlType::Q6_K) {
+    const int g = (e % 128) / 32;
+    const int low = (b[e / 128 * 64 + g % 2 * 32 + e % 32] >> (4 * (g / 2))) & 0xF;
+    const int high = (b[128 + e / 128 * 32 + e % 32] >> (2 * g)) & 3;
+    const float d = half_bits_to_float(static_cast<uint16_t>(b[208] | b[209] << 8));
+    return d * static_cast<float>(static_cast<int8_t>(b[192 + e / 16])) *
+           static_cast<float>((low | high << 4) - 32);
+  }
+  // Q4_K / Q5_K: d, dmin, 12 bytes of packed 6-bit scales and mins, [qh,] qs.
+  const float d = half_bits_to_float(static_cast<uint16_t>(b[0] | b[1] << 8));
+  const float dmin = half_bits_to_float(static_cast<uint16_t>(b[2] | b[3] << 8));
+  int sc, m;
+  k4_scale_min(b + 4, e / 32, &sc, &m);
+  const bool q5 = type == GgmlType::Q5_K;
+  const uint8_t* qs = b + (q5 ? 48 : 16);
+  int q = (qs[e / 64 * 32 + e % 32] >> (4 * ((e / 32) % 2))) & 0xF;
+  if (q5) q += 16 * ((b[16 + e % 32] >> (e / 32)) & 1);
+  return d * static_cast<float>(sc) * static_cast<float>(q) - dmin * static_cast<float>(m);
+}
+
+// Bytes of one 256-element super-block.
+__device__ __forceinline__ int kquant_block_bytes(GgmlType type) {
+  return type == GgmlType::Q6_K ? 210 : type == GgmlType::Q5_K ? 176 : 144;
+}
+
 // Element i of row r of a device weight, as float.
 __device__ __forceinline__ float weight_at(const DeviceWeight& w, int64_t r, int64_t i) {
   switch (w.type) {
@@ -72,6 +110,13 @@ __device__ __forceinline__ float weight_at(const DeviceWeight& w, int64_t r, int
           static_cast<const uint8_t*>(w.q)[r * (w.in / 2) + (i / 32) * 16 + i % 16];
       const int nib = (i % 32) < 16 ? (byte & 0x0F) : (byte >> 4);
       return d * static_cast<float>(nib - 8);
+    }
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K: {
+      const int64_t bb = kquant_block_bytes(w.type);
+      const auto* row = static_cast<const uint8_t*>(w.q) + r * (w.in / 256) * bb;
+      return kquant_at(w.type, row + (i / 256) * bb, static_cast<int>(i % 256));
     }
     default:
       return 0.0f;  // the host refuses other types before any launch

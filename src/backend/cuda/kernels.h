@@ -23,10 +23,10 @@ void softcap(float* x, int64_t n, float cap, cudaStream_t s);
 void embedding(const DeviceWeight& table, const int32_t* tokens, int64_t n_tokens, float scale,
                float* out, cudaStream_t s);
 
-// --- rope_kernels.cu: x [n x heads x head_dim] at positions pos0 + t, pair i
-// turned by (pos * rate[i]) and scaled by mscale; rates in double.
+// --- rope_kernels.cu: x [n x heads x head_dim], token t at positions[t], pair
+// i turned by (pos * rate[i]) and scaled by mscale; rates in double.
 void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, int64_t n_dims, bool neox,
-          int64_t pos0, const double* rates, float mscale, cudaStream_t s);
+          const int64_t* positions, const double* rates, float mscale, cudaStream_t s);
 
 // --- attention_kernels.cu
 // One layer's paged KV storage; rows are `row_elems` wide, physical row of

@@ -123,6 +123,25 @@ __global__ void matvec_f32_kernel(const float* __restrict__ w, const float* __re
   if (threadIdx.x == 0) y[row] = acc;
 }
 
+// K-quants: each lane decodes whole 32-element sub-blocks in registers.
+__global__ void matvec_kquant_kernel(DeviceWeight w, const float* __restrict__ x,
+                                     float* __restrict__ y) {
+  const int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.y;
+  if (row >= w.out) return;
+  const int64_t bb = kquant_block_bytes(w.type);
+  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * (w.in / 256) * bb;
+  float acc = 0.0f;
+  for (int64_t sub = threadIdx.x; sub < w.in / 32; sub += 32) {
+    const uint8_t* b = blocks + (sub / 8) * bb;
+    const int e0 = static_cast<int>(sub % 8) * 32;
+    const float* xs = x + sub * 32;
+#pragma unroll 8
+    for (int j = 0; j < 32; ++j) acc += kquant_at(w.type, b, e0 + j) * xs[j];
+  }
+  acc = warp_sum(acc);
+  if (threadIdx.x == 0) y[row] = acc;
+}
+
 }  // namespace
 
 bool matvec_needs_q8_1(GgmlType type) {
@@ -158,6 +177,11 @@ void matvec(const DeviceWeight& w, const float* x, const int8_t* xq, const float
     case GgmlType::BF16:
       matvec_16bit_kernel<true>
           <<<grid, block, 0, s>>>(static_cast<const uint16_t*>(w.q), x, y, w.in, w.out);
+      break;
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+      matvec_kquant_kernel<<<grid, block, 0, s>>>(w, x, y);
       break;
     default:
       matvec_f32_kernel<<<grid, block, 0, s>>>(static_cast<const float*>(w.q), x, y, w.in, w.out);

@@ -7,14 +7,15 @@ namespace ma::cuda {
 namespace {
 
 __global__ void rope_kernel(float* x, int64_t n, int64_t heads, int64_t head_dim, int64_t n_dims,
-                            bool neox, int64_t pos0, const double* rates, float mscale) {
+                            bool neox, const int64_t* positions, const double* rates,
+                            float mscale) {
   const int64_t half = n_dims / 2;
   const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= n * heads * half) return;
   const int64_t i = idx % half;
   const int64_t row = idx / half;  // token * heads + head
   const int64_t t = row / heads;
-  double a = static_cast<double>(pos0 + t) * rates[i];
+  double a = static_cast<double>(positions[t]) * rates[i];
   a -= 6.283185307179586 * rint(a / 6.283185307179586);
   float sn, cs;
   sincosf(static_cast<float>(a), &sn, &cs);
@@ -31,12 +32,12 @@ __global__ void rope_kernel(float* x, int64_t n, int64_t heads, int64_t head_dim
 }  // namespace
 
 void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, int64_t n_dims, bool neox,
-          int64_t pos0, const double* rates, float mscale, cudaStream_t s) {
+          const int64_t* positions, const double* rates, float mscale, cudaStream_t s) {
   const int64_t total = n * heads * (n_dims / 2);
   if (total == 0) return;
   constexpr int kThreads = 256;
   rope_kernel<<<static_cast<unsigned>((total + kThreads - 1) / kThreads), kThreads, 0, s>>>(
-      x, n, heads, head_dim, n_dims, neox, pos0, rates, mscale);
+      x, n, heads, head_dim, n_dims, neox, positions, rates, mscale);
   MA_CUDA_CHECK_LAUNCH();
 }
 

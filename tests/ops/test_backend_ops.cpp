@@ -1,0 +1,287 @@
+// The backend seam's ops against their fp64 references, once per backend:
+// the CPU column always, the CUDA column where a CUDA device is present
+// (skipped, and said so, elsewhere). Tolerances from ops/tolerances.h.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <deque>
+#include <memory>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cuda/cuda_backend.h"
+#include "blocks/forward_context.h"
+#include "op_test_util.h"
+#include "ops/reference_ops.h"
+#include "ops/tolerances.h"
+
+namespace ma {
+namespace {
+
+using test::nmse;
+using test::random_floats;
+using test::TestWeight;
+using test::to_double;
+
+// A backend of one kind with the host-side pieces the CPU one borrows. A
+// device backend uploads host weights once and knows them by address, as it
+// does a model's, so the tests keep theirs alive as long as the backend.
+struct BackendBox {
+  ThreadPool pool{2};
+  Workspace ws;
+  cpu::MatmulScratch mm;
+  cpu::AttentionScratch att;
+  std::unique_ptr<Backend> be;
+  std::deque<TestWeight> weights;
+  std::deque<std::vector<float>> vectors;
+
+  const TestWeight& weight(GgmlType type, int64_t in, int64_t out, uint32_t seed) {
+    return weights.emplace_back(type, in, out, seed);
+  }
+  const std::vector<float>& vector(std::vector<float> v) {
+    return vectors.emplace_back(std::move(v));
+  }
+
+  BackendBox(Device d, const KvCache* kv) {
+    if (d == Device::kCpu) {
+      be = std::make_unique<cpu::CpuBackend>(pool, ws, mm, att);
+    } else {
+      be = make_cuda_backend(nullptr, kv);
+    }
+  }
+  float* put(int id, const std::vector<float>& v) {
+    float* p = be->buffer(id, v.size());
+    be->upload(v.data(), static_cast<int64_t>(v.size()), p);
+    return p;
+  }
+  std::vector<float> get(const float* p, size_t n) {
+    std::vector<float> out(n);
+    be->download(p, static_cast<int64_t>(n), out.data());
+    return out;
+  }
+};
+
+class BackendOps : public ::testing::TestWithParam<Device> {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (GetParam() == Device::kCuda && !cuda_available(&why)) {
+      GTEST_SKIP() << "CUDA column skipped: " << why;
+    }
+  }
+  std::unique_ptr<BackendBox> box(const KvCache* kv = nullptr) {
+    return std::make_unique<BackendBox>(GetParam(), kv);
+  }
+};
+
+// On the GPU, prefill products round activations to the weight's 16-bit type
+// (tensor cores); decode keeps them in fp32 like the CPU.
+double matmul_tolerance(GgmlType t, Device d, int64_t n_tokens) {
+  switch (t) {
+    case GgmlType::F32:
+      return tolerance::kFp32Nmse;
+    case GgmlType::F16:
+    case GgmlType::BF16:
+      return d == Device::kCuda && n_tokens > 1 ? tolerance::kHalfActivationNmse
+                                                : tolerance::kHalfWeightNmse;
+    default:
+      return tolerance::kQuantizedNmse;
+  }
+}
+
+TEST_P(BackendOps, MatmulMatchesReference) {
+  auto b = box();
+  uint32_t seed = 7;
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
+                        GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
+    const int64_t block = ggml_type_traits(type).block_size;
+    for (int64_t in : {block == 256 ? int64_t{256} : int64_t{64}, int64_t{512}}) {
+      for (int64_t out : {int64_t{1}, int64_t{13}, int64_t{96}}) {
+        for (int64_t n_tok : {int64_t{1}, int64_t{3}, int64_t{37}}) {
+          const TestWeight& tw = b->weight(type, in, out, seed++);
+          const auto x = random_floats(static_cast<size_t>(in * n_tok), seed++);
+          const float* dx = b->put(100, x);
+          float* dy = b->be->buffer(101, static_cast<size_t>(out * n_tok));
+          b->be->matmul(tw.w, dx, n_tok, dy);
+          const auto y = b->get(dy, static_cast<size_t>(out * n_tok));
+          const auto xd = to_double(x);
+          std::vector<double> yr(y.size());
+          ref::matmul(tw.w, xd.data(), n_tok, yr.data());
+          EXPECT_LT(nmse(y.data(), yr.data(), y.size()), matmul_tolerance(type, GetParam(), n_tok))
+              << ggml_type_name(type) << " in=" << in << " out=" << out << " tokens=" << n_tok;
+        }
+      }
+    }
+  }
+}
+
+TEST_P(BackendOps, NormsMatchReference) {
+  auto b = box();
+  for (int64_t dim : {8, 64, 333, 4096}) {
+    const auto x = random_floats(static_cast<size_t>(5 * dim), 11, 3.0f);
+    const auto& w = b->vector(random_floats(static_cast<size_t>(dim), 12));
+    const auto& bias = b->vector(random_floats(static_cast<size_t>(dim), 13));
+    const auto xd = to_double(x);
+    std::vector<double> yr(x.size());
+    for (NormKind kind : {NormKind::kRms, NormKind::kLayer}) {
+      const float* dx = b->put(100, x);
+      float* dy = b->be->buffer(101, x.size());
+      b->be->norm(kind, dx, w, kind == NormKind::kLayer ? bias : std::vector<float>{}, 5, dim,
+                  1e-5f, dy);
+      const auto y = b->get(dy, x.size());
+      if (kind == NormKind::kRms) {
+        ref::rms_norm(xd.data(), w.data(), 5, dim, 1e-5, yr.data());
+      } else {
+        ref::layer_norm(xd.data(), w.data(), bias.data(), 5, dim, 1e-5, yr.data());
+      }
+      EXPECT_LT(nmse(y.data(), yr.data(), y.size()), tolerance::kFp32Nmse) << "dim=" << dim;
+    }
+  }
+}
+
+TEST_P(BackendOps, RopeMatchesReferenceForEveryMode) {
+  auto b = box();
+  std::vector<float> freq_factors = {1.0f, 1.0f, 2.0f, 4.0f, 8.0f, 8.0f, 8.0f, 8.0f};
+  std::vector<RopeParams> variants(5);
+  variants[1].mode = RopeMode::kNeox;
+  variants[2].freq_scale = 0.25f;      // linear
+  variants[3].mode = RopeMode::kNeox;  // YaRN
+  variants[3].freq_scale = 0.125f;
+  variants[3].ext_factor = 1.0f;
+  variants[3].n_ctx_orig = 256;
+  variants[4].freq_factors = freq_factors.data();  // llama3
+  const int64_t positions[] = {0, 1, 7, 100, 1000, 4095, 70000};
+  for (auto& p : variants) {
+    p.n_dims = 16;
+    const int64_t n_tok = 7, heads = 3, hd = 24;  // partial rotation: 16 of 24 dims
+    const auto x = random_floats(static_cast<size_t>(n_tok * heads * hd), 21);
+    float* dx = b->put(100, x);
+    b->be->rope(dx, n_tok, heads, hd, positions, p);
+    const auto y = b->get(dx, x.size());
+    auto yr = to_double(x);
+    ref::rope(yr.data(), n_tok, heads, hd, positions, p);
+    EXPECT_LT(test::max_abs_diff(y.data(), yr.data(), y.size()), tolerance::kRopeMaxAbs);
+  }
+}
+
+TEST_P(BackendOps, ElementwiseMatchReference) {
+  auto b = box();
+  const int64_t n = 1000;
+  const auto g = random_floats(n, 31, 4.0f), u = random_floats(n, 32);
+  const auto gd = to_double(g), ud = to_double(u);
+  std::vector<double> want(n);
+  for (GateActivation act : {GateActivation::kSilu, GateActivation::kGeluTanh}) {
+    float* dg = b->put(100, g);
+    b->be->gated(act, dg, b->put(101, u), n);
+    const auto got = b->get(dg, n);
+    if (act == GateActivation::kSilu) {
+      ref::swiglu(gd.data(), ud.data(), n, want.data());
+    } else {
+      ref::geglu(gd.data(), ud.data(), n, want.data());
+    }
+    EXPECT_LT(nmse(got.data(), want.data(), n), tolerance::kFp32Nmse);
+  }
+  // y += x; y += bias per row of 10; y = 3 tanh(y / 3).
+  const auto& bias = b->vector(random_floats(10, 33));
+  float* dy = b->put(100, g);
+  b->be->add(dy, b->put(101, u), n);
+  b->be->add_bias(dy, bias, n / 10, 10);
+  b->be->softcap(dy, n, 3.0f);
+  const auto got = b->get(dy, n);
+  for (int64_t i = 0; i < n; ++i) {
+    want[i] = 3.0 * std::tanh((gd[i] + ud[i] + bias[i % 10]) / 3.0);
+  }
+  EXPECT_LT(nmse(got.data(), want.data(), n), tolerance::kFp32Nmse);
+}
+
+TEST_P(BackendOps, EmbeddingRowsMatchReference) {
+  auto b = box();
+  for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
+                        GgmlType::Q4_0, GgmlType::Q6_K}) {
+    const TestWeight& table = b->weight(type, 256, 10, 41);
+    const int32_t tokens[] = {3, 0, 9, 3};
+    float* out = b->be->buffer(100, 4 * 256);
+    b->be->embedding(table.w, tokens, 4, 0.5f, out);
+    const auto got = b->get(out, 4 * 256);
+    for (int t = 0; t < 4; ++t) {
+      auto row = ref::embedding_row(table.w, tokens[t]);
+      for (double& r : row) r *= 0.5;
+      EXPECT_LT(test::max_abs_diff(got.data() + t * 256, row.data(), 256), 1e-6)
+          << ggml_type_name(type);
+    }
+  }
+}
+
+struct AttentionCase {
+  int64_t n_head, n_head_kv, head_dim, n_kv, n_q, window;
+  double softcap;
+  KvType type;
+};
+
+// Keys and values of positions [0, n_kv) go into the cache in two steps (all
+// but the last n_q, then the last n_q with their queries); the second
+// step's output is compared with fp64 attention over all n_kv positions.
+TEST_P(BackendOps, PagedAttentionMatchesReference) {
+  const AttentionCase cases[] = {
+      {4, 4, 16, 1, 1, 0, 0, KvType::kF32},    {4, 2, 16, 37, 1, 0, 0, KvType::kF32},
+      {8, 1, 32, 50, 7, 0, 0, KvType::kF32},   {4, 2, 64, 40, 40, 0, 0, KvType::kF32},
+      {4, 2, 16, 45, 9, 5, 0, KvType::kF32},   {4, 4, 16, 33, 4, 0, 30.0, KvType::kF32},
+      {8, 2, 64, 70, 3, 0, 0, KvType::kF16},   {4, 1, 128, 20, 20, 7, 0, KvType::kF16},
+      {2, 1, 256, 300, 2, 0, 0, KvType::kF32}, {8, 2, 128, 260, 130, 0, 0, KvType::kF16},
+  };
+  uint32_t seed = 100;
+  for (const auto& c : cases) {
+    const int64_t row = c.n_head_kv * c.head_dim, qrow = c.n_head * c.head_dim;
+    const auto q = random_floats(static_cast<size_t>(c.n_kv * qrow), seed++, 2.0f);
+    const auto k = random_floats(static_cast<size_t>(c.n_kv * row), seed++, 2.0f);
+    const auto v = random_floats(static_cast<size_t>(c.n_kv * row), seed++);
+    KvCache cache({row}, c.n_kv + 40, c.type, 16, GetParam() == Device::kCpu);
+    auto b = box(&cache);
+    SequenceState state;
+    state.kv = &cache;
+    // Another sequence first, so this one's pages are not 0, 1, 2, ...
+    KvSequence other = cache.new_sequence();
+    cache.reserve(other, 20);
+    state.kv_seq = cache.new_sequence();
+    const ref::AttentionShape sh{c.n_head,   c.n_head_kv,
+                                 c.head_dim, 1.0 / std::sqrt(static_cast<double>(c.head_dim)),
+                                 c.window,   c.softcap};
+    std::vector<int64_t> pos(static_cast<size_t>(c.n_kv));
+    for (int64_t s = 0; s < c.n_kv; ++s) pos[static_cast<size_t>(s)] = s;
+    std::vector<float> got;
+    for (const auto& [first, count] :
+         {std::pair{int64_t{0}, c.n_kv - c.n_q}, std::pair{c.n_kv - c.n_q, c.n_q}}) {
+      if (count == 0) continue;
+      cache.reserve(state.kv_seq, count);
+      auto slice = [&](const std::vector<float>& a, int64_t w) {
+        return std::vector<float>(a.begin() + first * w, a.begin() + (first + count) * w);
+      };
+      const float* dq = b->put(100, slice(q, qrow));
+      const float* dk = b->put(101, slice(k, row));
+      const float* dv = b->put(102, slice(v, row));
+      float* dout = b->be->buffer(103, static_cast<size_t>(count * qrow));
+      AttentionStep step;
+      step.shape = &sh;
+      step.positions = pos.data() + first;
+      step.n_tokens = count;
+      step.state = &state;
+      b->be->attention(step, dq, dk, dv, dout);
+      state.kv_seq.length = first + count;
+      got = b->get(dout, static_cast<size_t>(count * qrow));
+    }
+    const auto qd = to_double(q), kd = to_double(k), vd = to_double(v);
+    std::vector<double> want(static_cast<size_t>(c.n_q * qrow));
+    const int64_t q0 = c.n_kv - c.n_q;
+    ref::attention(qd.data() + q0 * qrow, pos.data() + q0, c.n_q, kd.data(), vd.data(), pos.data(),
+                   c.n_kv, sh, want.data());
+    const double tol = c.type == KvType::kF16 ? tolerance::kF16CacheNmse : tolerance::kFp32Nmse;
+    EXPECT_LT(nmse(got.data(), want.data(), want.size()), tol)
+        << "heads " << c.n_head << "/" << c.n_head_kv << " d=" << c.head_dim << " n_kv=" << c.n_kv
+        << " n_q=" << c.n_q << " window=" << c.window << " softcap=" << c.softcap;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, BackendOps, ::testing::Values(Device::kCpu, Device::kCuda),
+                         [](const auto& info) { return std::string(device_name(info.param)); });
+
+}  // namespace
+}  // namespace ma

@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The GPU check, run on the GPU machine from the repo root:
+#   1. build Release with the CUDA backend for sm_90a (H100 / H200);
+#   2. run the GPU tests (the CUDA column of the op tests, whole-model CUDA tests);
+#   3. benchmark `bench --device cuda` on synthetic Llama-shaped models
+#      (and llama.cpp's llama-bench on the same files when LLAMA_BENCH is set),
+#      plus the card's measured device-to-device copy bandwidth (torch);
+#   4. print a short table last.
+# Carry .gpu-deps (tools/gpu/pack-deps.sh) with the run.
+# Environment: BUILD_DIR (default build-gpu), PRESETS (default "7b"),
+# TYPES (default "q4_0 q8_0"), MODELS_DIR (default /tmp/ma-models),
+# LLAMA_BENCH (path to a CUDA llama-bench, optional), REPS (default 3).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+build="${BUILD_DIR:-build-gpu}"
+models="${MODELS_DIR:-/tmp/ma-models}"
+reps="${REPS:-3}"
+export PATH="/usr/local/cuda/bin:$PATH"
+step() { printf '\n== %s\n' "$*"; }
+
+step "build ($build, sm_90a)"
+g++ --version | head -1
+nvcc --version | tail -1
+# The Debian libraries, packed by tools/gpu/pack-deps.sh (the GPU machine has none).
+prefix=()
+[[ -d .gpu-deps ]] && prefix=(-DCMAKE_PREFIX_PATH="$PWD/.gpu-deps")
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMA_BUILD_TESTS=ON "${prefix[@]}" \
+  -DMA_CUDA_GENCODE="-gencode=arch=compute_90a,code=sm_90a" >/dev/null
+cmake --build "$build" -j"$(nproc)" --target metal-attention ma_tests
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+
+step "GPU tests"
+"$build/ma_tests" --gtest_filter='*cuda*:*Cuda*' --gtest_brief=1 | tee /tmp/ma-gpu-tests.txt || true
+tests_line="$(grep -E '^\[  (PASSED|FAILED)' /tmp/ma-gpu-tests.txt | tr '\n' ' ')"
+
+step "copy bandwidth"
+bw="$(python3 - <<'PY' 2>/dev/null || echo "n/a"
+import torch
+n = 1 << 30
+a = torch.empty(n, dtype=torch.uint8, device="cuda")
+b = torch.empty_like(a)
+for _ in range(3):
+    b.copy_(a)
+torch.cuda.synchronize()
+s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+s.record()
+for _ in range(20):
+    b.copy_(a)
+e.record()
+torch.cuda.synchronize()
+print(f"{2 * n * 20 / (s.elapsed_time(e) / 1e3) / 1e9:.0f}")
+PY
+)"
+echo "device-to-device copy: ${bw} GB/s (read + write)"
+
+step "benchmarks"
+mkdir -p "$models"
+vocab=""
+for v in ../shared/vocab/ggml-vocab-llama-spm.gguf ../shared/vocab/ggml-vocab-llama-bpe.gguf; do
+  [[ -f "$v" ]] && vocab="--vocab-from $v" && break
+done
+rows=()
+for preset in ${PRESETS:-7b}; do
+  for type in ${TYPES:-q4_0 q8_0}; do
+    f="$models/llama-$preset-$type.gguf"
+    [[ -f "$f" ]] || "$build/metal-attention" synth --arch llama --preset "$preset" --type "$type" \
+      $vocab -o "$f" >/dev/null
+    size=$(stat -c %s "$f")
+    ours="$("$build/metal-attention" bench -m "$f" --device cuda -p 512 -n 128 -r "$reps" --json)"
+    echo "$ours"
+    pp=$(echo "$ours" | python3 -c 'import sys,json; print([json.loads(l)["avg_ts"] for l in sys.stdin if l.strip()][0])')
+    tg=$(echo "$ours" | python3 -c 'import sys,json; print([json.loads(l)["avg_ts"] for l in sys.stdin if l.strip()][1])')
+    lpp="-" ltg="-"
+    if [[ -n "${LLAMA_BENCH:-}" ]]; then
+      theirs="$("$LLAMA_BENCH" -m "$f" -p 512 -n 128 -r "$reps" -ngl 99 -o jsonl 2>/dev/null)"
+      echo "$theirs"
+      lpp=$(echo "$theirs" | python3 -c 'import sys,json; print([json.loads(l)["avg_ts"] for l in sys.stdin if l.strip()][0])')
+      ltg=$(echo "$theirs" | python3 -c 'import sys,json; print([json.loads(l)["avg_ts"] for l in sys.stdin if l.strip()][1])')
+    fi
+    rows+=("$preset $type $size $pp $tg $lpp $ltg")
+  done
+done
+
+step "summary"
+echo "GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)   tests: $tests_line"
+echo "copy bandwidth: $bw GB/s; floor = weight bytes per token / bandwidth"
+python3 - "$bw" "${rows[@]}" <<'PY'
+import sys
+bw = sys.argv[1]
+print(f"| model | size GiB | pp512 t/s | tg128 t/s | llama.cpp pp512 | llama.cpp tg128 | pp ratio | tg ratio | tg % of floor |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+for row in sys.argv[2:]:
+    preset, typ, size, pp, tg, lpp, ltg = row.split()
+    size, pp, tg = int(size), float(pp), float(tg)
+    ratio = lambda a, b: f"{a / float(b):.2f}x" if b != "-" else "-"
+    floor = f"{100 * tg * size / (float(bw) * 1e9):.0f}%" if bw != "n/a" else "-"
+    print(f"| {preset} {typ} | {size / 2**30:.2f} | {pp:.0f} | {tg:.1f} | {lpp} | {ltg} | "
+          f"{ratio(pp, lpp)} | {ratio(tg, ltg)} | {floor} |")
+PY
