@@ -15,6 +15,7 @@ constexpr Entry kArchConverters[] = {
     mamba_arch_converter,
     mamba2_arch_converter,
     recurrent_gemma_arch_converter,
+    rwkv7_arch_converter,
     zamba2_arch_converter,
 };
 // clang-format on

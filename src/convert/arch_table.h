@@ -61,6 +61,7 @@ const ArchConverter& jamba_arch_converter();
 const ArchConverter& mamba_arch_converter();
 const ArchConverter& mamba2_arch_converter();
 const ArchConverter& recurrent_gemma_arch_converter();
+const ArchConverter& rwkv7_arch_converter();
 const ArchConverter& zamba2_arch_converter();
 
 }  // namespace ma::convert

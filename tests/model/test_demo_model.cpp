@@ -77,7 +77,8 @@ INSTANTIATE_TEST_SUITE_P(
     Archs, DemoModelTest,
     ::testing::Values(DemoModel{"llama", 256, 2.0}, DemoModel{"mamba", 128, 3.0},
                       DemoModel{"mamba2", 128, 3.0}, DemoModel{"jamba", 128, 3.0},
-                      DemoModel{"zamba2", 128, 2.0}, DemoModel{"recurrentgemma", 128, 2.0}),
+                      DemoModel{"zamba2", 128, 2.0}, DemoModel{"recurrentgemma", 128, 2.0},
+                      DemoModel{"rwkv7", 128, 2.0}),
     [](const auto& info) { return std::string(info.param.arch); });
 
 }  // namespace

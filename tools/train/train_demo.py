@@ -2,7 +2,9 @@
 """Train a demo model on procedural stories: the ~5M-parameter Llama (--arch llama,
 the default) or a tiny Mamba, Mamba-2, Jamba, Zamba-2 or RecurrentGemma
 (--arch mamba|mamba2|jamba|zamba2|recurrentgemma), each
-with transformers' own class.
+with transformers' own class, or a tiny RWKV-7 (--arch rwkv7) with our own
+model definition (rwkv7_model.py, since transformers has none; its chunked
+training path is checked against the fp64 recurrence before training).
 
 Pipeline (all in one process, GPU recommended):
   1. generate the corpus with tools/corpus/story_grammar.py (seed --corpus-seed,
@@ -176,6 +178,9 @@ ARCH_DEFAULTS = {
     # G G A G G A: RG-LRU width 192, MQA (4 heads of 48, 1 KV head) over a
     # 64-token window, GeGLU MLP 2 x 384.
     "recurrentgemma": dict(hidden=192, layers=6, heads=4, ffn=768),
+    # 3 heads of 64; low-rank widths 32 (decay, learning rate, value mix)
+    # and 64 (gate), flash-linear-attention's defaults for this width.
+    "rwkv7": dict(hidden=192, layers=6, heads=3, ffn=768),
 }
 
 
@@ -184,6 +189,15 @@ def model_config(args, vocab):
                   pad_token_id=0)
     if args.arch == "llama":
         return llama_config(args, vocab)
+    if args.arch == "rwkv7":
+        import rwkv7_model
+        return rwkv7_model.Rwkv7Config(vocab_size=vocab, hidden_size=args.hidden,
+                                       num_hidden_layers=args.layers,
+                                       head_dim=args.hidden // args.heads,
+                                       intermediate_size=args.ffn, decay_low_rank_dim=32,
+                                       a_low_rank_dim=32, v_low_rank_dim=32,
+                                       gate_low_rank_dim=64, max_position_embeddings=args.ctx,
+                                       bos_token_id=1, eos_token_id=2, pad_token_id=0)
     if args.arch == "mamba":
         from transformers import MambaConfig
         return MambaConfig(hidden_size=args.hidden, num_hidden_layers=args.layers, state_size=16,
@@ -232,6 +246,9 @@ def model_config(args, vocab):
 
 
 def model_class(arch):
+    if arch == "rwkv7":
+        import rwkv7_model
+        return rwkv7_model.RWKV7ForCausalLM
     import transformers as tf
     return {"llama": tf.LlamaForCausalLM, "mamba": tf.MambaForCausalLM,
             "mamba2": tf.Mamba2ForCausalLM, "jamba": tf.JambaForCausalLM,
@@ -360,13 +377,19 @@ def main():
     data = flat.to(device)
 
     cls = model_class(args.arch)
+    if args.arch == "rwkv7":
+        import rwkv7_model
+        rwkv7_model.self_check(device, log)  # the training path against the fp64 recurrence
     cfg = model_config(args, tok.get_vocab_size())
     model = cls(cfg).float().to(device)
     nparams = sum(p.numel() for p in model.parameters())
-    log("model: %d parameters (tied embeddings), config: %s" % (nparams, cfg.to_json_string()))
+    log("model: %d parameters, config: %s" % (nparams, cfg.to_json_string()))
 
-    # No decay on norms, biases and the SSM's A_log (2-D, but decay would pull A to -1).
+    # No decay on norms, biases and the SSM's A_log (2-D, but decay would pull A to -1),
+    # nor on RWKV-7's lerps and per-channel vectors (some 2-D or 3-D).
     def decays(n, p):
+        if args.arch == "rwkv7":
+            return p.dim() >= 2 and n.endswith(".weight")
         return p.dim() >= 2 and not n.endswith("A_log")
     decay = [p for n, p in model.named_parameters() if decays(n, p)]
     nodecay = [p for n, p in model.named_parameters() if not decays(n, p)]
