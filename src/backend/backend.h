@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <initializer_list>
 #include <vector>
 
 #include "backend/device.h"
@@ -30,10 +32,22 @@ struct AttentionStep {
   SequenceState* state = nullptr;
 };
 
+struct KvSequence;
+
 class Backend {
  public:
   virtual ~Backend() = default;
   virtual Device device() const = 0;
+
+  // One forward pass of a session: its inputs (host memory; the same
+  // pointers the pass then hands to the ops) are given first, so a device
+  // can copy them ahead; `forward` runs the pass. A device may record a
+  // graphable pass once and replay the recording for later passes of the
+  // same shape (decode), so such a pass must write its output to the same
+  // host buffer each time.
+  virtual void begin_step(const int32_t* /*tokens*/, int64_t /*n_tokens*/,
+                          const int64_t* /*positions*/, const KvSequence* /*kv*/) {}
+  virtual void run_step(bool /*graphable*/, const std::function<void()>& forward) { forward(); }
 
   // Scratch buffer `id` (a WorkspaceId) of at least n floats; grows once to
   // its high-water mark, then is reused.
@@ -52,6 +66,16 @@ class Backend {
                     float* y) = 0;
   // y = x W^T: x [n_tokens x w.in], y [n_tokens x w.out].
   virtual void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) = 0;
+  // Several products of the same input (q, k and v; gate and up), which a
+  // device may run as one.
+  struct Product {
+    const Weight* w;
+    float* y;
+  };
+  virtual void matmul_shared(std::initializer_list<Product> products, const float* x,
+                             int64_t n_tokens) {
+    for (const Product& p : products) matmul(*p.w, x, n_tokens, p.y);
+  }
   virtual void add(float* y, const float* x, int64_t n) = 0;
   virtual void add_bias(float* y, const std::vector<float>& bias, int64_t rows, int64_t dim) = 0;
   // gate = act(gate) * up, n elements.

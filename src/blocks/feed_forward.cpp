@@ -8,8 +8,7 @@ void GatedFeedForward::forward(ForwardContext& ctx, const float* x, float* out) 
   const int64_t ff = gate_.out;
   float* g = be.buffer(kWsGate, static_cast<size_t>(n * ff));
   float* u = be.buffer(kWsUp, static_cast<size_t>(n * ff));
-  be.matmul(gate_, x, n, g);
-  be.matmul(up_, x, n, u);
+  be.matmul_shared({{&gate_, g}, {&up_, u}}, x, n);
   if (!biases_.gate.empty()) be.add_bias(g, biases_.gate, n, ff);
   if (!biases_.up.empty()) be.add_bias(u, biases_.up, n, ff);
   be.gated(act_, g, u, n * ff);

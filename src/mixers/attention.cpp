@@ -13,9 +13,7 @@ void SoftmaxAttention::forward(ForwardContext& ctx, const float* x, float* out,
   float* v = be.buffer(kWsV, static_cast<size_t>(n * kv_dim));
   float* attn = be.buffer(kWsAttnOut, static_cast<size_t>(n * q_dim));
 
-  be.matmul(w_.wq, x, n, q);
-  be.matmul(w_.wk, x, n, k);
-  be.matmul(w_.wv, x, n, v);
+  be.matmul_shared({{&w_.wq, q}, {&w_.wk, k}, {&w_.wv, v}}, x, n);
   be.rope(q, n, shape_.n_head, shape_.head_dim, ctx.positions, rope_);
   be.rope(k, n, shape_.n_head_kv, shape_.head_dim, ctx.positions, rope_);
   AttentionStep step;

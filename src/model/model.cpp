@@ -123,6 +123,15 @@ void Model::for_each_matmul_weight(const ConstWeightVisitor& visit) const {
   visit(output_);
 }
 
+void Model::check_tokens(const int32_t* tokens, int64_t n) const {
+  for (int64_t t = 0; t < n; ++t) {
+    if (tokens[t] < 0 || tokens[t] >= hp_.n_vocab) {
+      throw Error("token id " + std::to_string(tokens[t]) + " is out of range (vocabulary of " +
+                  std::to_string(hp_.n_vocab) + ")");
+    }
+  }
+}
+
 void Model::norm(Backend& be, const float* x, const std::vector<float>& weight,
                  const std::vector<float>& bias, int64_t rows, float* y) const {
   be.norm(hp_.norm, x, weight, bias, rows, hp_.n_embd, hp_.norm_eps, y);
@@ -133,12 +142,7 @@ void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
   Backend& be = ctx.backend;
   const int64_t n = ctx.n_tokens;
   const int64_t e = hp_.n_embd;
-  for (int64_t t = 0; t < n; ++t) {
-    if (tokens[t] < 0 || tokens[t] >= hp_.n_vocab) {
-      throw Error("token id " + std::to_string(tokens[t]) + " is out of range (vocabulary of " +
-                  std::to_string(hp_.n_vocab) + ")");
-    }
-  }
+  check_tokens(tokens, n);
   float* x = be.buffer(kWsResidual, static_cast<size_t>(n * e));
   float* xn = be.buffer(kWsNormed, static_cast<size_t>(n * e));
   float* y = be.buffer(kWsBlockOut, static_cast<size_t>(n * e));

@@ -65,6 +65,9 @@ class Model {
   const Weight& embedding() const { return tok_embd_; }
   void for_each_matmul_weight(const ConstWeightVisitor& visit) const;
 
+  // Throws ma::Error naming the first token id outside the vocabulary.
+  void check_tokens(const int32_t* tokens, int64_t n) const;
+
   // Runs n tokens of one sequence at ctx.positions through the model and
   // writes logits: [n x n_vocab] if all_logits, else the last token's [n_vocab].
   void forward(ForwardContext& ctx, const int32_t* tokens, float* logits, bool all_logits) const;

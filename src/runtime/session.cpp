@@ -54,8 +54,12 @@ void Session::run_batch(const int32_t* tokens, int64_t n, float* logits, bool al
   }
   if (kv_) kv_->reserve(state_.kv_seq, n);
   for (int64_t t = 0; t < n; ++t) positions_[static_cast<size_t>(t)] = pos0 + t;
+  model_.check_tokens(tokens, n);
   ForwardContext ctx{pool_, ws_, matmul_, attention_, *backend_, positions_.data(), n, state_};
-  model_.forward(ctx, tokens, logits, all_logits);
+  backend_->begin_step(tokens, n, positions_.data(), kv_ ? &state_.kv_seq : nullptr);
+  // One-token steps are the decode loop: a device may record and replay them.
+  backend_->run_step(n == 1 && !all_logits,
+                     [&] { model_.forward(ctx, tokens, logits, all_logits); });
   state_.kv_seq.length = pos0 + n;
 }
 

@@ -114,6 +114,32 @@ TEST_P(BackendOps, MatmulMatchesReference) {
   }
 }
 
+// q, k, v (or gate, up) read one input; a device may run them as one launch.
+TEST_P(BackendOps, SharedInputProductsMatchReference) {
+  auto b = box();
+  const int64_t in = 512;
+  const TestWeight& wq = b->weight(GgmlType::Q4_0, in, 96, 61);
+  const TestWeight& wk = b->weight(GgmlType::Q8_0, in, 32, 62);
+  const TestWeight& wv = b->weight(GgmlType::F16, in, 13, 63);
+  for (int64_t n_tok : {int64_t{1}, int64_t{5}}) {
+    const auto x = random_floats(static_cast<size_t>(in * n_tok), 64);
+    const float* dx = b->put(100, x);
+    float* y[3] = {b->be->buffer(101, 96 * n_tok), b->be->buffer(102, 32 * n_tok),
+                   b->be->buffer(103, 13 * n_tok)};
+    b->be->matmul_shared({{&wq.w, y[0]}, {&wk.w, y[1]}, {&wv.w, y[2]}}, dx, n_tok);
+    const auto xd = to_double(x);
+    int k = 0;
+    for (const TestWeight* tw : {&wq, &wk, &wv}) {
+      const auto got = b->get(y[k++], static_cast<size_t>(tw->w.out * n_tok));
+      std::vector<double> want(got.size());
+      ref::matmul(tw->w, xd.data(), n_tok, want.data());
+      EXPECT_LT(nmse(got.data(), want.data(), got.size()),
+                matmul_tolerance(tw->w.type, GetParam(), n_tok))
+          << ggml_type_name(tw->w.type) << " tokens=" << n_tok;
+    }
+  }
+}
+
 TEST_P(BackendOps, NormsMatchReference) {
   auto b = box();
   for (int64_t dim : {8, 64, 333, 4096}) {

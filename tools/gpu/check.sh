@@ -77,6 +77,9 @@ for preset in ${PRESETS:-7b}; do
       lpp=$(echo "$theirs" | python3 -c 'import sys,json; print([json.loads(l)["avg_ts"] for l in sys.stdin if l.strip()][0])')
       ltg=$(echo "$theirs" | python3 -c 'import sys,json; print([json.loads(l)["avg_ts"] for l in sys.stdin if l.strip()][1])')
     fi
+    eager="$(MA_CUDA_GRAPHS=0 "$build/metal-attention" bench -m "$f" --device cuda -p 0 -n 128 \
+      -r "$reps" --json | python3 -c 'import sys,json; print(json.loads(sys.stdin.readline())["avg_ts"])')"
+    echo "tg128 without CUDA graphs: $eager t/s"
     rows+=("$preset $type $size $pp $tg $lpp $ltg")
   done
 done

@@ -42,23 +42,24 @@ __device__ __forceinline__ int64_t physical_row(const int32_t* table, int64_t pa
 
 template <typename T>
 __global__ void kv_store_kernel(T* kc, T* vc, const int32_t* table, int64_t page_size,
-                                int64_t row_elems, const float* k, const float* v, int64_t pos0) {
+                                int64_t row_elems, const float* k, const float* v,
+                                const int64_t* positions) {
   const int64_t t = blockIdx.y;
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= row_elems) return;
-  const int64_t dst = physical_row(table, page_size, pos0 + t) * row_elems + i;
+  const int64_t dst = physical_row(table, page_size, positions[t]) * row_elems + i;
   store(kc + dst, k[t * row_elems + i]);
   store(vc + dst, v[t * row_elems + i]);
 }
 
 struct AttnParams {
-  int64_t n_head, n_head_kv, head_dim, row_elems, page_size, pos0, window;
+  int64_t n_head, n_head_kv, head_dim, row_elems, page_size, window;
   float scale, softcap;
 };
 
 template <typename T>
 __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table, const float* q,
-                                 AttnParams p, float* out) {
+                                 const int64_t* positions, AttnParams p, float* out) {
   __shared__ float qs[kMaxHeadDim];
   __shared__ float ps[kTile];
   __shared__ float scratch[32];
@@ -70,7 +71,7 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
   for (int64_t i = tid; i < d; i += kThreads) qs[i] = qrow[i] * p.scale;
   __syncthreads();
 
-  const int64_t pos = p.pos0 + t;
+  const int64_t pos = positions[t];
   const int64_t lo = p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
   float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
   for (int64_t j0 = lo; j0 <= pos; j0 += kTile) {
@@ -110,20 +111,22 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
 
 }  // namespace
 
-void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n, int64_t pos0,
-              cudaStream_t s) {
+void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n,
+              const int64_t* positions, cudaStream_t s) {
   const dim3 grid(static_cast<unsigned>((kv.row_elems + 255) / 256), static_cast<unsigned>(n));
   if (kv.f16) {
     kv_store_kernel<<<grid, 256, 0, s>>>(static_cast<__half*>(kv.k), static_cast<__half*>(kv.v),
-                                         kv.block_table, kv.page_size, kv.row_elems, k, v, pos0);
+                                         kv.block_table, kv.page_size, kv.row_elems, k, v,
+                                         positions);
   } else {
     kv_store_kernel<<<grid, 256, 0, s>>>(static_cast<float*>(kv.k), static_cast<float*>(kv.v),
-                                         kv.block_table, kv.page_size, kv.row_elems, k, v, pos0);
+                                         kv.block_table, kv.page_size, kv.row_elems, k, v,
+                                         positions);
   }
   MA_CUDA_CHECK_LAUNCH();
 }
 
-void attention(const KvLayerDevice& kv, const float* q, int64_t n, int64_t pos0,
+void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,
                const ref::AttentionShape& shape, float* out, cudaStream_t s) {
   if (shape.head_dim > kMaxHeadDim || shape.n_head % shape.n_head_kv != 0) {
     throw Error("CUDA attention supports head_dim up to " + std::to_string(kMaxHeadDim) +
@@ -136,7 +139,6 @@ void attention(const KvLayerDevice& kv, const float* q, int64_t n, int64_t pos0,
                shape.head_dim,
                kv.row_elems,
                kv.page_size,
-               pos0,
                shape.window,
                static_cast<float>(shape.scale),
                static_cast<float>(shape.softcap)};
@@ -144,11 +146,11 @@ void attention(const KvLayerDevice& kv, const float* q, int64_t n, int64_t pos0,
   if (kv.f16) {
     attention_kernel<<<grid, kThreads, 0, s>>>(static_cast<const __half*>(kv.k),
                                                static_cast<const __half*>(kv.v), kv.block_table, q,
-                                               p, out);
+                                               positions, p, out);
   } else {
     attention_kernel<<<grid, kThreads, 0, s>>>(static_cast<const float*>(kv.k),
                                                static_cast<const float*>(kv.v), kv.block_table, q,
-                                               p, out);
+                                               positions, p, out);
   }
   MA_CUDA_CHECK_LAUNCH();
 }

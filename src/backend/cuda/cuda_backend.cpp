@@ -1,6 +1,7 @@
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -73,6 +74,11 @@ void split_blocks(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t
   }
 }
 
+bool graphs_from_env() {
+  const char* v = std::getenv("MA_CUDA_GRAPHS");
+  return v == nullptr || std::string(v) != "0";
+}
+
 class CudaBackend final : public Backend {
  public:
   CudaBackend(const Model* model, const KvCache* kv) {
@@ -89,15 +95,68 @@ class CudaBackend final : public Backend {
 
   ~CudaBackend() override {
     (void)cudaStreamSynchronize(stream_);
+    if (graph_.exec != nullptr) (void)cudaGraphExecDestroy(graph_.exec);
     (void)cublasDestroy(blas_);
     (void)cudaStreamDestroy(stream_);
   }
 
   Device device() const override { return Device::kCuda; }
 
+  // Copies the step's inputs to the device ahead of the pass, through
+  // pinned staging, so a replayed recording finds them where it reads them.
+  void begin_step(const int32_t* tokens, int64_t n, const int64_t* positions,
+                  const KvSequence* kv) override {
+    const size_t tb = static_cast<size_t>(n) * sizeof(int32_t);
+    const size_t pb = static_cast<size_t>(n) * sizeof(int64_t);
+    staging_in_.grow(tb + pb);
+    auto* pin = static_cast<uint8_t*>(staging_in_.get());
+    std::memcpy(pin, tokens, tb);
+    std::memcpy(pin + tb, positions, pb);
+    MA_CUDA_CHECK(
+        cudaMemcpyAsync(grow(tokens_, tb, "token ids"), pin, tb, cudaMemcpyHostToDevice, stream_));
+    MA_CUDA_CHECK(cudaMemcpyAsync(grow(positions_, pb, "positions"), pin + tb, pb,
+                                  cudaMemcpyHostToDevice, stream_));
+    staged_tokens_ = tokens;
+    staged_positions_ = positions;
+    staged_n_ = n;
+    if (kv != nullptr && !kv->pages.empty()) {
+      const size_t bytes = kv->pages.size() * sizeof(int32_t);
+      staging_table_.grow(table_.bytes());
+      std::memcpy(staging_table_.get(), kv->pages.data(), bytes);
+      MA_CUDA_CHECK(cudaMemcpyAsync(table_.get(), staging_table_.get(), bytes,
+                                    cudaMemcpyHostToDevice, stream_));
+      table_staged_ = true;
+    }
+  }
+
+  // Decode steps run as a CUDA graph: the first one eagerly (it sizes every
+  // buffer), the second is recorded, later ones replay the recording. Any
+  // buffer reallocation since the recording makes a new one.
+  void run_step(bool graphable, const std::function<void()>& forward) override {
+    if (!graphable || !graphs_enabled_) {
+      forward();
+      end_step();
+      return;
+    }
+    if (graph_.exec != nullptr && graph_.generation == generation_) {
+      MA_CUDA_CHECK(cudaGraphLaunch(graph_.exec, stream_));
+      finish_download(graph_.download);
+      end_step();
+      return;
+    }
+    if (!warmed_) {
+      forward();
+      warmed_ = true;
+      end_step();
+      return;
+    }
+    record(forward);
+    end_step();
+  }
+
   float* buffer(int id, size_t n) override {
     if (static_cast<size_t>(id) >= ws_.size()) ws_.resize(static_cast<size_t>(id) + 1);
-    return static_cast<float*>(ws_[static_cast<size_t>(id)].grow(n * sizeof(float), "scratch"));
+    return static_cast<float*>(grow(ws_[static_cast<size_t>(id)], n * sizeof(float), "scratch"));
   }
 
   void upload(const float* host, int64_t n, float* dst) override {
@@ -105,10 +164,18 @@ class CudaBackend final : public Backend {
                                   cudaMemcpyHostToDevice, stream_));
   }
 
+  // Through pinned staging; while recording, the copy into staging is part
+  // of the graph and the rest happens after each replay.
   void download(const float* src, int64_t n, float* host) override {
-    MA_CUDA_CHECK(cudaMemcpyAsync(host, src, static_cast<size_t>(n) * sizeof(float),
-                                  cudaMemcpyDeviceToHost, stream_));
-    MA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    const size_t bytes = static_cast<size_t>(n) * sizeof(float);
+    if (staging_out_.grow(bytes)) ++generation_;
+    MA_CUDA_CHECK(cudaMemcpyAsync(staging_out_.get(), src, bytes, cudaMemcpyDeviceToHost, stream_));
+    const Download d{host, bytes};
+    if (recording_) {
+      recorded_download_ = d;
+    } else {
+      finish_download(d);
+    }
   }
 
   void copy(const float* src, int64_t n, float* dst) override {
@@ -119,10 +186,12 @@ class CudaBackend final : public Backend {
 
   void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float scale,
                  float* out) override {
-    auto* dev_tokens = static_cast<int32_t*>(
-        tokens_.grow(static_cast<size_t>(n_tokens) * sizeof(int32_t), "token ids"));
-    MA_CUDA_CHECK(cudaMemcpyAsync(dev_tokens, tokens, static_cast<size_t>(n_tokens) * 4,
-                                  cudaMemcpyHostToDevice, stream_));
+    const int32_t* dev_tokens = static_cast<const int32_t*>(tokens_.get());
+    if (tokens != staged_tokens_ || n_tokens != staged_n_) {  // a call outside a step
+      const size_t bytes = static_cast<size_t>(n_tokens) * sizeof(int32_t);
+      dev_tokens = static_cast<const int32_t*>(grow(tokens_, bytes, "token ids"));
+      MA_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens, bytes, cudaMemcpyHostToDevice, stream_));
+    }
     cuda::embedding(weight(table), dev_tokens, n_tokens, scale, out, stream_);
   }
 
@@ -136,15 +205,36 @@ class CudaBackend final : public Backend {
   }
 
   void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override {
-    const DeviceWeight& dw = weight(w);
-    if (n_tokens == 1 && matvec_fits(dw)) {
-      const int8_t* xq = nullptr;
-      const float* xs = nullptr;
-      if (matvec_needs_q8_1(dw.type)) quantize_activations(x, 1, dw.in, &xq, &xs);
-      matvec(dw, x, xq, xs, y, stream_);
+    matmul_shared({{&w, y}}, x, n_tokens);
+  }
+
+  // Decode: one quantization of the shared input and one launch for all
+  // the products; prefill: one cuBLAS product each.
+  void matmul_shared(std::initializer_list<Product> products, const float* x,
+                     int64_t n_tokens) override {
+    MatvecGroup g;
+    bool one_launch = n_tokens == 1 && products.size() <= MatvecGroup::kMax;
+    for (const Product& p : products) {
+      const DeviceWeight& dw = weight(*p.w);
+      one_launch = one_launch && matvec_fits(dw) && (g.count == 0 || dw.in == g.w[0].in);
+      if (g.count < MatvecGroup::kMax) {
+        g.w[g.count] = dw;
+        g.y[g.count++] = p.y;
+      }
+    }
+    if (!one_launch) {
+      for (const Product& p : products) gemm(weight(*p.w), x, n_tokens, p.y);
       return;
     }
-    gemm(dw, x, n_tokens, y);
+    const int8_t* xq = nullptr;
+    const float* xs = nullptr;
+    for (int k = 0; k < g.count; ++k) {
+      if (matvec_needs_q8_1(g.w[k].type)) {
+        quantize_activations(x, 1, g.w[0].in, &xq, &xs);
+        break;
+      }
+    }
+    matvec(g, x, xq, xs, stream_);
   }
 
   void add(float* y, const float* x, int64_t n) override { cuda::add(y, x, n, stream_); }
@@ -170,11 +260,11 @@ class CudaBackend final : public Backend {
                  float* out) override {
     const ref::AttentionShape& shape = *step.shape;
     const int64_t n = step.n_tokens;
-    const int64_t pos0 = step.positions[0];
-    sync_block_table(step.state->kv_seq);
+    const int64_t* positions = device_positions(step.positions, n);
+    if (!table_staged_) sync_block_table(step.state->kv_seq);
     const KvLayerDevice& layer = kv_layers_.at(static_cast<size_t>(step.layer));
-    kv_store(layer, k, v, n, pos0, stream_);
-    cuda::attention(layer, q, n, pos0, shape, out, stream_);
+    kv_store(layer, k, v, n, positions, stream_);
+    cuda::attention(layer, q, n, positions, shape, out, stream_);
   }
 
  private:
@@ -192,17 +282,73 @@ class CudaBackend final : public Backend {
            a.freq_factors == b.freq_factors;
   }
 
-  // The positions on the device, copied only when they changed since the
-  // last call (every layer of a step rotates at the same positions).
+  struct Download {
+    float* host = nullptr;
+    size_t bytes = 0;
+  };
+  struct Recording {
+    cudaGraphExec_t exec = nullptr;
+    uint64_t generation = 0;
+    Download download;
+  };
+
+  // Grows a device buffer; a reallocation invalidates any recording.
+  void* grow(DeviceBuffer& b, size_t bytes, const char* what) {
+    if (bytes > b.bytes()) {
+      if (recording_) throw Error(std::string("CUDA: ") + what + " grew while recording a step");
+      ++generation_;
+    }
+    return b.grow(bytes, what);
+  }
+
+  void finish_download(const Download& d) {
+    MA_CUDA_CHECK(cudaStreamSynchronize(stream_));
+    if (d.host != nullptr) std::memcpy(d.host, staging_out_.get(), d.bytes);
+  }
+
+  void end_step() {
+    staged_tokens_ = nullptr;
+    staged_positions_ = nullptr;
+    staged_n_ = 0;
+    table_staged_ = false;
+  }
+
+  void record(const std::function<void()>& forward) {
+    if (graph_.exec != nullptr) {
+      MA_CUDA_CHECK(cudaGraphExecDestroy(graph_.exec));
+      graph_.exec = nullptr;
+    }
+    recorded_download_ = {};
+    cudaGraph_t graph = nullptr;
+    MA_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    recording_ = true;
+    try {
+      forward();
+    } catch (...) {
+      recording_ = false;
+      (void)cudaStreamEndCapture(stream_, &graph);
+      if (graph != nullptr) (void)cudaGraphDestroy(graph);
+      throw;
+    }
+    recording_ = false;
+    MA_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
+    const cudaError_t err = cudaGraphInstantiate(&graph_.exec, graph, 0);
+    (void)cudaGraphDestroy(graph);
+    MA_CUDA_CHECK(err);
+    graph_.generation = generation_;
+    graph_.download = recorded_download_;
+    MA_CUDA_CHECK(cudaGraphLaunch(graph_.exec, stream_));
+    finish_download(graph_.download);
+  }
+
+  // The positions on the device: the step's, staged by begin_step, or for a
+  // call outside a step (the op tests) copied now.
   const int64_t* device_positions(const int64_t* host, int64_t n) {
-    const auto* begin = host;
-    if (positions_host_.size() != static_cast<size_t>(n) ||
-        !std::equal(begin, begin + n, positions_host_.begin())) {
-      positions_host_.assign(begin, begin + n);
-      positions_.grow(static_cast<size_t>(n) * sizeof(int64_t), "positions");
-      MA_CUDA_CHECK(cudaMemcpyAsync(positions_.get(), positions_host_.data(),
-                                    static_cast<size_t>(n) * sizeof(int64_t),
-                                    cudaMemcpyHostToDevice, stream_));
+    if (host != staged_positions_ || n != staged_n_) {
+      const size_t bytes = static_cast<size_t>(n) * sizeof(int64_t);
+      grow(positions_, bytes, "positions");
+      MA_CUDA_CHECK(
+          cudaMemcpyAsync(positions_.get(), host, bytes, cudaMemcpyHostToDevice, stream_));
     }
     return static_cast<const int64_t*>(positions_.get());
   }
@@ -290,9 +436,9 @@ class CudaBackend final : public Backend {
 
   void quantize_activations(const float* x, int64_t n, int64_t in, const int8_t** xq,
                             const float** xs) {
-    auto* q = static_cast<int8_t*>(act_q_.grow(static_cast<size_t>(n * in), "activations"));
+    auto* q = static_cast<int8_t*>(grow(act_q_, static_cast<size_t>(n * in), "activations"));
     auto* s = static_cast<float*>(
-        act_s_.grow(static_cast<size_t>(n * in / 32) * 2 * sizeof(float), "activations"));
+        grow(act_s_, static_cast<size_t>(n * in / 32) * 2 * sizeof(float), "activations"));
     quantize_q8_1(x, n, in, q, s, stream_);
     *xq = q;
     *xs = s;
@@ -310,7 +456,7 @@ class CudaBackend final : public Backend {
     }
     const bool bf16 = w.type == GgmlType::BF16;
     const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_16F;
-    auto* xh = static_cast<uint16_t*>(act_h_.grow(static_cast<size_t>(n * k) * 2, "activations"));
+    auto* xh = static_cast<uint16_t*>(grow(act_h_, static_cast<size_t>(n * k) * 2, "activations"));
     if (bf16) {
       to_bf16(x, n * k, xh, stream_);
     } else {
@@ -319,7 +465,7 @@ class CudaBackend final : public Backend {
     const void* wh = w.q;
     if (w.type != GgmlType::F16 && w.type != GgmlType::BF16) {  // quantized: dequantize
       auto* tmp = static_cast<uint16_t*>(
-          dequant_.grow(static_cast<size_t>(w.in * w.out) * 2, "dequantized weights"));
+          grow(dequant_, static_cast<size_t>(w.in * w.out) * 2, "dequantized weights"));
       dequantize_f16(w, tmp, stream_);
       wh = tmp;
     }
@@ -365,8 +511,20 @@ class CudaBackend final : public Backend {
   std::unordered_map<const RopeParams*, RopeTable> ropes_;
   std::vector<DeviceBuffer> owned_;
   std::vector<DeviceBuffer> ws_;
+  // The step's inputs: pinned staging and their device copies.
+  PinnedBuffer staging_in_, staging_table_, staging_out_;
   DeviceBuffer positions_;
-  std::vector<int64_t> positions_host_;
+  const int32_t* staged_tokens_ = nullptr;
+  const int64_t* staged_positions_ = nullptr;
+  int64_t staged_n_ = 0;
+  bool table_staged_ = false;
+  // Decode recording (CUDA graph); MA_CUDA_GRAPHS=0 turns it off.
+  bool graphs_enabled_ = graphs_from_env();
+  bool warmed_ = false;
+  bool recording_ = false;
+  uint64_t generation_ = 0;  // counts buffer reallocations
+  Recording graph_;
+  Download recorded_download_;
   DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_;
   std::vector<DeviceBuffer> kv_storage_;
   std::vector<KvLayerDevice> kv_layers_;

@@ -43,6 +43,20 @@ void* DeviceBuffer::grow(size_t bytes, const std::string& what) {
   return ptr_;
 }
 
+PinnedBuffer::~PinnedBuffer() {
+  if (ptr_ != nullptr) (void)cudaFreeHost(ptr_);
+}
+
+bool PinnedBuffer::grow(size_t bytes) {
+  if (bytes <= bytes_) return false;
+  if (ptr_ != nullptr) MA_CUDA_CHECK(cudaFreeHost(ptr_));
+  ptr_ = nullptr;
+  bytes_ = 0;
+  MA_CUDA_CHECK(cudaMallocHost(&ptr_, bytes));
+  bytes_ = bytes;
+  return true;
+}
+
 [[noreturn]] void fail(const char* what, const char* detail, const char* file, int line) {
   throw Error(std::string("CUDA: ") + what + " failed: " + detail + " (" + file + ":" +
               std::to_string(line) + ")");

@@ -31,4 +31,22 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
+// Page-locked host memory: the staging area of asynchronous copies (the only
+// host memory a recorded CUDA graph may copy from or to).
+class PinnedBuffer {
+ public:
+  PinnedBuffer() = default;
+  ~PinnedBuffer();
+  PinnedBuffer(const PinnedBuffer&) = delete;
+  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
+
+  void* get() const { return ptr_; }
+  // Reallocates (contents lost) when smaller than `bytes`; returns whether it did.
+  bool grow(size_t bytes);
+
+ private:
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
 }  // namespace ma::cuda

@@ -39,19 +39,29 @@ struct KvLayerDevice {
   int64_t row_elems = 0;
   bool f16 = true;
 };
-// Writes k, v [n x row_elems] at positions pos0 .. pos0 + n - 1.
-void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n, int64_t pos0,
-              cudaStream_t s);
+// Writes k, v [n x row_elems] at positions[t] (device memory, so a recorded
+// step reads each replay's positions).
+void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n,
+              const int64_t* positions, cudaStream_t s);
 // Causal (optionally windowed, soft-capped) attention of q [n x n_head x d]
-// at pos0 + t over the cached positions [0, pos0 + t].
-void attention(const KvLayerDevice& kv, const float* q, int64_t n, int64_t pos0,
+// at positions[t] over the cached positions [0, positions[t]].
+void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,
                const ref::AttentionShape& shape, float* out, cudaStream_t s);
 
 // --- matvec_kernels.cu
 // x [n x in] floats -> int8 [n x in] and per 32-block (scale, scale * sum of quants).
 void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs, cudaStream_t s);
-// y [out] = W x for one token; quantized types read the quantize_q8_1 output.
-void matvec(const DeviceWeight& w, const float* x, const int8_t* xq, const float* xs, float* y,
+// Up to three weights that read the same input (q, k, v; gate, up), each
+// with its output.
+struct MatvecGroup {
+  static constexpr int kMax = 3;
+  DeviceWeight w[kMax];
+  float* y[kMax] = {};
+  int count = 0;
+};
+// y_k [out_k] = W_k x for one token, every weight of the group in one launch;
+// quantized types read the quantize_q8_1 output.
+void matvec(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
             cudaStream_t s);
 bool matvec_needs_q8_1(GgmlType type);
 
