@@ -248,11 +248,21 @@ struct AttentionCase {
 // step's output is compared with fp64 attention over all n_kv positions.
 TEST_P(BackendOps, PagedAttentionMatchesReference) {
   const AttentionCase cases[] = {
-      {4, 4, 16, 1, 1, 0, 0, KvType::kF32},    {4, 2, 16, 37, 1, 0, 0, KvType::kF32},
-      {8, 1, 32, 50, 7, 0, 0, KvType::kF32},   {4, 2, 64, 40, 40, 0, 0, KvType::kF32},
-      {4, 2, 16, 45, 9, 5, 0, KvType::kF32},   {4, 4, 16, 33, 4, 0, 30.0, KvType::kF32},
-      {8, 2, 64, 70, 3, 0, 0, KvType::kF16},   {4, 1, 128, 20, 20, 7, 0, KvType::kF16},
-      {2, 1, 256, 300, 2, 0, 0, KvType::kF32}, {8, 2, 128, 260, 130, 0, 0, KvType::kF16},
+      {4, 4, 16, 1, 1, 0, 0, KvType::kF32},
+      {4, 2, 16, 37, 1, 0, 0, KvType::kF32},
+      {8, 1, 32, 50, 7, 0, 0, KvType::kF32},
+      {4, 2, 64, 40, 40, 0, 0, KvType::kF32},
+      {4, 2, 16, 45, 9, 5, 0, KvType::kF32},
+      {4, 4, 16, 33, 4, 0, 30.0, KvType::kF32},
+      {8, 2, 64, 70, 3, 0, 0, KvType::kF16},
+      {4, 1, 128, 20, 20, 7, 0, KvType::kF16},
+      {2, 1, 256, 300, 2, 0, 0, KvType::kF32},
+      {8, 2, 128, 260, 130, 0, 0, KvType::kF16},
+      // Prompt-sized steps (the GPU's tiled prefill kernel) with a window,
+      // soft-capping, a head size below 128 and partial query tiles.
+      {4, 2, 64, 100, 50, 0, 30.0, KvType::kF32},
+      {4, 2, 32, 90, 61, 10, 0, KvType::kF16},
+      {4, 4, 96, 150, 150, 0, 0, KvType::kF32},
   };
   uint32_t seed = 100;
   for (const auto& c : cases) {

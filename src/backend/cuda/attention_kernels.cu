@@ -109,6 +109,139 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
   if (tid + kThreads < d) orow[tid + kThreads] = acc1 / l;
 }
 
+// Prefill: a block takes kQTile queries of one head and walks key tiles of
+// kKTile through shared memory, so each key and value row is read once per
+// query tile instead of once per query. Thread t owns query t / 8 and, of
+// each tile, keys t % 8 + 8 m (scores) and dims t % 8 + 8 m (output).
+constexpr int kQTile = 32;
+constexpr int kKTile = 64;
+constexpr int kPrefillThreads = 256;
+constexpr int kPrefillMaxHeadDim = 128;
+
+size_t prefill_smem_bytes(int64_t d) {
+  const size_t ld = static_cast<size_t>(d) + 1;  // padded rows: no bank conflicts
+  return sizeof(float) * (kQTile * ld + 2 * kKTile * ld + kQTile * (kKTile + 1));
+}
+
+template <typename T>
+__global__ void attention_prefill_kernel(const T* kc, const T* vc, const int32_t* table,
+                                         const float* q, const int64_t* positions, int64_t n,
+                                         AttnParams p, float* out) {
+  extern __shared__ float smem[];
+  const int64_t d = p.head_dim, ld = d + 1;
+  float* qs = smem;              // [kQTile][ld]
+  float* ks = qs + kQTile * ld;  // [kKTile][ld]
+  float* vs = ks + kKTile * ld;  // [kKTile][ld]
+  float* ps = vs + kKTile * ld;  // [kQTile][kKTile + 1]
+  const int64_t h = blockIdx.y, kvh = h / (p.n_head / p.n_head_kv);
+  const int64_t q0 = static_cast<int64_t>(blockIdx.x) * kQTile;
+  const int64_t q_count = n - q0 < kQTile ? n - q0 : kQTile;
+  const int tid = threadIdx.x, qi = tid / 8, sub = tid % 8;
+
+  for (int64_t e = tid; e < kQTile * d; e += kPrefillThreads) {
+    const int64_t r = e / d, c = e % d;
+    qs[r * ld + c] = r < q_count ? q[((q0 + r) * p.n_head + h) * d + c] * p.scale : 0.0f;
+  }
+  // Rows past the last query repeat it (computed, never written).
+  const int64_t my_pos = positions[q0 + (qi < q_count ? qi : q_count - 1)];
+  const int64_t first_pos = positions[q0], last_pos = positions[q0 + q_count - 1];
+  int64_t lo = p.window > 0 ? first_pos - p.window + 1 : 0;
+  if (lo < 0) lo = 0;
+
+  float m = -INFINITY, l = 0.0f;
+  float acc[kPrefillMaxHeadDim / 8];
+#pragma unroll
+  for (int k = 0; k < kPrefillMaxHeadDim / 8; ++k) acc[k] = 0.0f;
+
+  for (int64_t j0 = lo; j0 <= last_pos; j0 += kKTile) {
+    __syncthreads();  // the previous tile is no longer read
+    for (int64_t e = tid; e < kKTile * d; e += kPrefillThreads) {
+      const int64_t r = e / d, c = e % d, pos = j0 + r;
+      float kv_k = 0.0f, kv_v = 0.0f;  // keys past the block's last query stay zero
+      if (pos <= last_pos) {
+        const int64_t off = physical_row(table, p.page_size, pos) * p.row_elems + kvh * d + c;
+        kv_k = load(kc + off);
+        kv_v = load(vc + off);
+      }
+      ks[r * ld + c] = kv_k;
+      vs[r * ld + c] = kv_v;
+    }
+    __syncthreads();
+    // Scores: one query value read per eight keys.
+    float sc[kKTile / 8];
+#pragma unroll
+    for (int mm = 0; mm < kKTile / 8; ++mm) sc[mm] = 0.0f;
+    for (int64_t i = 0; i < d; ++i) {
+      const float qv = qs[qi * ld + i];
+#pragma unroll
+      for (int mm = 0; mm < kKTile / 8; ++mm) sc[mm] += qv * ks[(sub + 8 * mm) * ld + i];
+    }
+    float tile_max = -INFINITY;
+#pragma unroll
+    for (int mm = 0; mm < kKTile / 8; ++mm) {
+      const int64_t kpos = j0 + sub + 8 * mm;
+      const bool visible = kpos <= my_pos && (p.window <= 0 || kpos > my_pos - p.window);
+      float sv = sc[mm];
+      if (visible && p.softcap > 0.0f) sv = p.softcap * tanhf(sv / p.softcap);
+      sc[mm] = visible ? sv : -INFINITY;
+      tile_max = fmaxf(tile_max, sc[mm]);
+    }
+    for (int o = 4; o > 0; o >>= 1)
+      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, o));
+    const float m_new = fmaxf(m, tile_max);
+    // A row with nothing visible yet keeps m = -inf and adds nothing.
+    const float corr = m_new == -INFINITY ? 1.0f : __expf(m - m_new);
+    float tile_sum = 0.0f;
+#pragma unroll
+    for (int mm = 0; mm < kKTile / 8; ++mm) {
+      const float pj = sc[mm] == -INFINITY ? 0.0f : __expf(sc[mm] - m_new);
+      ps[qi * (kKTile + 1) + sub + 8 * mm] = pj;
+      tile_sum += pj;
+    }
+    for (int o = 4; o > 0; o >>= 1) tile_sum += __shfl_xor_sync(0xffffffffu, tile_sum, o);
+    l = l * corr + tile_sum;
+    m = m_new;
+    __syncwarp();  // the row's eight threads share one warp
+#pragma unroll
+    for (int k = 0; k < kPrefillMaxHeadDim / 8; ++k) acc[k] *= corr;
+    for (int kj = 0; kj < kKTile; ++kj) {
+      const float pj = ps[qi * (kKTile + 1) + kj];
+      if (pj == 0.0f) continue;
+#pragma unroll
+      for (int k = 0; k < kPrefillMaxHeadDim / 8; ++k) {
+        const int64_t dim = sub + 8 * k;
+        if (dim < d) acc[k] += pj * vs[kj * ld + dim];
+      }
+    }
+  }
+  if (qi < q_count) {
+    float* orow = out + ((q0 + qi) * p.n_head + h) * d;
+#pragma unroll
+    for (int k = 0; k < kPrefillMaxHeadDim / 8; ++k) {
+      const int64_t dim = sub + 8 * k;
+      if (dim < d) orow[dim] = acc[k] / l;
+    }
+  }
+}
+
+template <typename T>
+void launch_prefill(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,
+                    const AttnParams& p, float* out, cudaStream_t s) {
+  const size_t smem = prefill_smem_bytes(p.head_dim);
+  static bool configured = false;  // per instantiation: opt in to > 48 KiB once
+  if (!configured) {
+    MA_CUDA_CHECK(cudaFuncSetAttribute(attention_prefill_kernel<T>,
+                                       cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(prefill_smem_bytes(kPrefillMaxHeadDim))));
+    configured = true;
+  }
+  const dim3 grid(static_cast<unsigned>((n + kQTile - 1) / kQTile),
+                  static_cast<unsigned>(p.n_head));
+  attention_prefill_kernel<T>
+      <<<grid, kPrefillThreads, smem, s>>>(static_cast<const T*>(kv.k), static_cast<const T*>(kv.v),
+                                           kv.block_table, q, positions, n, p, out);
+}
+
 }  // namespace
 
 void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n,
@@ -142,6 +275,15 @@ void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t
                shape.window,
                static_cast<float>(shape.scale),
                static_cast<float>(shape.softcap)};
+  if (n >= kQTile / 2 && shape.head_dim <= kPrefillMaxHeadDim) {
+    if (kv.f16) {
+      launch_prefill<__half>(kv, q, n, positions, p, out, s);
+    } else {
+      launch_prefill<float>(kv, q, n, positions, p, out, s);
+    }
+    MA_CUDA_CHECK_LAUNCH();
+    return;
+  }
   const dim3 grid(static_cast<unsigned>(n), static_cast<unsigned>(shape.n_head));
   if (kv.f16) {
     attention_kernel<<<grid, kThreads, 0, s>>>(static_cast<const __half*>(kv.k),

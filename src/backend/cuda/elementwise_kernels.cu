@@ -76,17 +76,24 @@ __global__ void embedding_kernel(DeviceWeight table, const int32_t* tokens, floa
 
 }  // namespace
 
+// One block per row, wide enough that each thread holds a few values: a
+// decode step normalises a single row, so that one block is the whole kernel.
+static unsigned norm_threads(int64_t dim) {
+  const int64_t t = (dim / 4 + 31) / 32 * 32;
+  return static_cast<unsigned>(t < 32 ? 32 : t > 1024 ? 1024 : t);
+}
+
 void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y,
               cudaStream_t s) {
-  rms_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, s>>>(x, w, static_cast<int>(dim), eps,
-                                                                   y);
+  rms_norm_kernel<<<static_cast<unsigned>(rows), norm_threads(dim), 0, s>>>(
+      x, w, static_cast<int>(dim), eps, y);
   MA_CUDA_CHECK_LAUNCH();
 }
 
 void layer_norm(const float* x, const float* w, const float* b, int64_t rows, int64_t dim,
                 float eps, float* y, cudaStream_t s) {
-  layer_norm_kernel<<<static_cast<unsigned>(rows), kThreads, 0, s>>>(x, w, b, static_cast<int>(dim),
-                                                                     eps, y);
+  layer_norm_kernel<<<static_cast<unsigned>(rows), norm_threads(dim), 0, s>>>(
+      x, w, b, static_cast<int>(dim), eps, y);
   MA_CUDA_CHECK_LAUNCH();
 }
 

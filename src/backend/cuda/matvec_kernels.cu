@@ -162,8 +162,38 @@ __device__ float row_kquant(const DeviceWeight& w, int64_t row, const Activation
   return acc;
 }
 
+// Q6_K (the usual type of the output head): a warp per super-block, each
+// lane eight consecutive elements, which share one scale and one bit group.
+__device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations& a) {
+  constexpr int64_t kBytes = 210;
+  const int64_t nsb = w.in / 256;
+  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kBytes;
+  const int e = 8 * static_cast<int>(threadIdx.x);
+  const int g = (e % 128) / 32;
+  const int ql_off = e / 128 * 64 + g % 2 * 32 + e % 32, qh_off = 128 + e / 128 * 32 + e % 32;
+  const int low_shift = 4 * (g / 2), high_shift = 2 * g;
+  float acc = 0.0f;
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* b = blocks + sb * kBytes;
+    const float4 x0 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[0];
+    const float4 x1 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[1];
+    const float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+    float sum = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int q = ((b[ql_off + j] >> low_shift) & 0xF) | ((b[qh_off + j] >> high_shift) & 3) << 4;
+      sum += xs[j] * static_cast<float>(q - 32);
+    }
+    const float d = half_bits_to_float(static_cast<uint16_t>(b[208] | b[209] << 8));
+    acc += d * static_cast<float>(static_cast<int8_t>(b[192 + e / 16])) * sum;
+  }
+  return acc;
+}
+
 __device__ float row_dot(const DeviceWeight& w, int64_t row, const Activations& a) {
   switch (w.type) {
+    case GgmlType::Q6_K:
+      return row_q6_k(w, row, a);
     case GgmlType::Q4_0:
       return row_q4_0(w, row, a);
     case GgmlType::Q8_0:
