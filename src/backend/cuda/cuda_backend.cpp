@@ -3,16 +3,15 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <unordered_map>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_memory.h"
+#include "backend/cuda/device_store.h"
 #include "backend/cuda/kernels.h"
 #include "blocks/forward_context.h"
 #include "core/error.h"
 #include "model/model.h"
-#include "quant/blocks.h"
 #include "state/kv_cache.h"
 
 namespace ma {
@@ -40,39 +39,6 @@ std::string cuda_device_name() {
 
 namespace cuda {
 namespace {
-
-bool supported_type(GgmlType t) {
-  switch (t) {
-    case GgmlType::F32:
-    case GgmlType::F16:
-    case GgmlType::BF16:
-    case GgmlType::Q8_0:
-    case GgmlType::Q4_0:
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// Splits blocks of {fp16 scale, quants} into a quant array and a scale array.
-template <typename Block>
-void split_blocks(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t>& d) {
-  const int64_t nb = w.in / Block::kElems;
-  const size_t q_bytes = sizeof(Block::qs);
-  q.resize(static_cast<size_t>(w.out * nb) * q_bytes);
-  d.resize(static_cast<size_t>(w.out * nb));
-  for (int64_t r = 0; r < w.out; ++r) {
-    const auto* blocks = reinterpret_cast<const Block*>(w.row(r));
-    for (int64_t b = 0; b < nb; ++b) {
-      const size_t i = static_cast<size_t>(r * nb + b);
-      std::memcpy(&d[i], &blocks[b].d, sizeof(uint16_t));
-      std::memcpy(q.data() + i * q_bytes, blocks[b].qs, q_bytes);
-    }
-  }
-}
 
 bool graphs_from_env() {
   const char* v = std::getenv("MA_CUDA_GRAPHS");
@@ -251,7 +217,7 @@ class CudaBackend final : public Backend {
 
   void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
             const RopeParams& p) override {
-    const RopeTable& rt = rope_table(p);
+    const RopeTable& rt = store_.rope(p);
     cuda::rope(x, n_tokens, n_heads, head_dim, p.n_dims, p.mode == RopeMode::kNeox,
                device_positions(positions, n_tokens), rt.rates, rt.mscale, stream_);
   }
@@ -268,20 +234,6 @@ class CudaBackend final : public Backend {
   }
 
  private:
-  struct RopeTable {
-    RopeParams params;  // what the table was made from
-    const double* rates = nullptr;
-    float mscale = 1.0f;
-  };
-
-  static bool same_rope(const RopeParams& a, const RopeParams& b) {
-    return a.mode == b.mode && a.n_dims == b.n_dims && a.freq_base == b.freq_base &&
-           a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
-           a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
-           a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig &&
-           a.freq_factors == b.freq_factors;
-  }
-
   struct Download {
     float* host = nullptr;
     size_t bytes = 0;
@@ -353,73 +305,8 @@ class CudaBackend final : public Backend {
     return static_cast<const int64_t*>(positions_.get());
   }
 
-  const DeviceWeight& weight(const Weight& w) {
-    // Host weights live as long as the model, so their address names them;
-    // type and shape are compared too, so a reused address is never mistaken.
-    if (auto it = weights_.find(w.data); it != weights_.end()) {
-      const DeviceWeight& d = it->second;
-      if (d.type == w.type && d.in == w.in && d.out == w.out) return d;
-      weights_.erase(it);
-    }
-    if (w.layout != WeightLayout::kRows) {
-      throw Error(
-          "CUDA backend: a weight was repacked for the CPU; load the model without "
-          "the CPU repack for --device cuda");
-    }
-    if (!supported_type(w.type)) {
-      throw Error("CUDA backend: " + std::string(ggml_type_name(w.type)) +
-                  " weights are not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0, "
-                  "Q4_K, Q5_K, Q6_K)");
-    }
-    DeviceWeight dw;
-    dw.type = w.type;
-    dw.in = w.in;
-    dw.out = w.out;
-    if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0) {
-      std::vector<uint8_t> q;
-      std::vector<uint16_t> d;
-      if (w.type == GgmlType::Q4_0) {
-        split_blocks<BlockQ4_0>(w, q, d);
-      } else {
-        split_blocks<BlockQ8_0>(w, q, d);
-      }
-      dw.q = upload_bytes(q.data(), q.size());
-      dw.d = static_cast<const uint16_t*>(upload_bytes(d.data(), d.size() * sizeof(uint16_t)));
-    } else {
-      dw.q = upload_bytes(w.data, w.row_bytes * static_cast<size_t>(w.out));
-    }
-    return weights_.emplace(w.data, dw).first->second;
-  }
-
-  const void* upload_bytes(const void* host, size_t bytes) {
-    owned_.emplace_back(bytes, "weights");
-    MA_CUDA_CHECK(cudaMemcpy(owned_.back().get(), host, bytes, cudaMemcpyHostToDevice));
-    return owned_.back().get();
-  }
-
-  // A host float vector (norm weights, biases) copied to the device once.
-  const float* vec(const std::vector<float>& v) {
-    if (auto it = vectors_.find(v.data()); it != vectors_.end()) return it->second;
-    const auto* p = static_cast<const float*>(upload_bytes(v.data(), v.size() * sizeof(float)));
-    vectors_.emplace(v.data(), p);
-    return p;
-  }
-
-  const RopeTable& rope_table(const RopeParams& p) {
-    if (auto it = ropes_.find(&p); it != ropes_.end() && same_rope(it->second.params, p)) {
-      return it->second;
-    }
-    std::vector<double> rates(static_cast<size_t>(p.n_dims / 2));
-    double mscale = 1.0;
-    for (size_t i = 0; i < rates.size(); ++i) {
-      rates[i] = rope_rate(p, static_cast<int64_t>(i), &mscale);
-    }
-    RopeTable t;
-    t.params = p;
-    t.rates = static_cast<const double*>(upload_bytes(rates.data(), rates.size() * sizeof(double)));
-    t.mscale = static_cast<float>(mscale);
-    return ropes_.insert_or_assign(&p, t).first->second;
-  }
+  const DeviceWeight& weight(const Weight& w) { return store_.weight(w); }
+  const float* vec(const std::vector<float>& v) { return store_.vector(v); }
 
   // The 16-byte loads of the matvec kernels need rows that start aligned.
   static bool matvec_fits(const DeviceWeight& w) {
@@ -506,10 +393,7 @@ class CudaBackend final : public Backend {
 
   cudaStream_t stream_ = nullptr;
   cublasHandle_t blas_ = nullptr;
-  std::unordered_map<const uint8_t*, DeviceWeight> weights_;
-  std::unordered_map<const float*, const float*> vectors_;
-  std::unordered_map<const RopeParams*, RopeTable> ropes_;
-  std::vector<DeviceBuffer> owned_;
+  DeviceStore store_;
   std::vector<DeviceBuffer> ws_;
   // The step's inputs: pinned staging and their device copies.
   PinnedBuffer staging_in_, staging_table_, staging_out_;

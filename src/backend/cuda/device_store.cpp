@@ -1,0 +1,121 @@
+#include "backend/cuda/device_store.h"
+
+#include <cstring>
+#include <string>
+
+#include "backend/cuda/cuda_check.h"
+#include "core/error.h"
+#include "quant/blocks.h"
+
+namespace ma::cuda {
+namespace {
+
+bool supported_type(GgmlType t) {
+  switch (t) {
+    case GgmlType::F32:
+    case GgmlType::F16:
+    case GgmlType::BF16:
+    case GgmlType::Q8_0:
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Splits blocks of {fp16 scale, quants} into a quant array and a scale array.
+template <typename Block>
+void split_blocks(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t>& d) {
+  const int64_t nb = w.in / Block::kElems;
+  const size_t q_bytes = sizeof(Block::qs);
+  q.resize(static_cast<size_t>(w.out * nb) * q_bytes);
+  d.resize(static_cast<size_t>(w.out * nb));
+  for (int64_t r = 0; r < w.out; ++r) {
+    const auto* blocks = reinterpret_cast<const Block*>(w.row(r));
+    for (int64_t b = 0; b < nb; ++b) {
+      const size_t i = static_cast<size_t>(r * nb + b);
+      std::memcpy(&d[i], &blocks[b].d, sizeof(uint16_t));
+      std::memcpy(q.data() + i * q_bytes, blocks[b].qs, q_bytes);
+    }
+  }
+}
+
+bool same_rope(const RopeParams& a, const RopeParams& b) {
+  return a.mode == b.mode && a.n_dims == b.n_dims && a.freq_base == b.freq_base &&
+         a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
+         a.attn_factor == b.attn_factor && a.beta_fast == b.beta_fast &&
+         a.beta_slow == b.beta_slow && a.n_ctx_orig == b.n_ctx_orig &&
+         a.freq_factors == b.freq_factors;
+}
+
+}  // namespace
+
+const DeviceWeight& DeviceStore::weight(const Weight& w) {
+  // Type and shape are compared too, so a reused address is never mistaken.
+  if (auto it = weights_.find(w.data); it != weights_.end()) {
+    const DeviceWeight& d = it->second;
+    if (d.type == w.type && d.in == w.in && d.out == w.out) return d;
+    weights_.erase(it);
+  }
+  if (w.layout != WeightLayout::kRows) {
+    throw Error(
+        "CUDA backend: a weight was repacked for the CPU; load the model without the CPU "
+        "repack for --device cuda");
+  }
+  if (!supported_type(w.type)) {
+    throw Error("CUDA backend: " + std::string(ggml_type_name(w.type)) +
+                " weights are not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, "
+                "Q5_K, Q6_K)");
+  }
+  DeviceWeight dw;
+  dw.type = w.type;
+  dw.in = w.in;
+  dw.out = w.out;
+  if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0) {
+    std::vector<uint8_t> q;
+    std::vector<uint16_t> d;
+    if (w.type == GgmlType::Q4_0) {
+      split_blocks<BlockQ4_0>(w, q, d);
+    } else {
+      split_blocks<BlockQ8_0>(w, q, d);
+    }
+    dw.q = upload(q.data(), q.size());
+    dw.d = static_cast<const uint16_t*>(upload(d.data(), d.size() * sizeof(uint16_t)));
+  } else {
+    dw.q = upload(w.data, w.row_bytes * static_cast<size_t>(w.out));
+  }
+  return weights_.emplace(w.data, dw).first->second;
+}
+
+const float* DeviceStore::vector(const std::vector<float>& v) {
+  if (auto it = vectors_.find(v.data()); it != vectors_.end()) return it->second;
+  const auto* p = static_cast<const float*>(upload(v.data(), v.size() * sizeof(float)));
+  vectors_.emplace(v.data(), p);
+  return p;
+}
+
+const RopeTable& DeviceStore::rope(const RopeParams& p) {
+  if (auto it = ropes_.find(&p); it != ropes_.end() && same_rope(it->second.params, p)) {
+    return it->second;
+  }
+  std::vector<double> rates(static_cast<size_t>(p.n_dims / 2));
+  double mscale = 1.0;
+  for (size_t i = 0; i < rates.size(); ++i)
+    rates[i] = rope_rate(p, static_cast<int64_t>(i), &mscale);
+  RopeTable t;
+  t.params = p;
+  t.rates = static_cast<const double*>(upload(rates.data(), rates.size() * sizeof(double)));
+  t.mscale = static_cast<float>(mscale);
+  return ropes_.insert_or_assign(&p, t).first->second;
+}
+
+const void* DeviceStore::upload(const void* host, size_t bytes) {
+  owned_.emplace_back(bytes, "weights");
+  MA_CUDA_CHECK(cudaMemcpy(owned_.back().get(), host, bytes, cudaMemcpyHostToDevice));
+  return owned_.back().get();
+}
+
+}  // namespace ma::cuda
