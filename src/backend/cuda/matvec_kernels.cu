@@ -147,21 +147,6 @@ __device__ float row_f32(const DeviceWeight& w, int64_t row, const Activations& 
   return acc;
 }
 
-// K-quants: each lane decodes whole 32-element sub-blocks in registers.
-__device__ float row_kquant(const DeviceWeight& w, int64_t row, const Activations& a) {
-  const int64_t bb = kquant_block_bytes(w.type);
-  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * (w.in / 256) * bb;
-  float acc = 0.0f;
-  for (int64_t sub = threadIdx.x; sub < w.in / 32; sub += 32) {
-    const uint8_t* b = blocks + (sub / 8) * bb;
-    const int e0 = static_cast<int>(sub % 8) * 32;
-    const float* xs = a.x + sub * 32;
-#pragma unroll 8
-    for (int j = 0; j < 32; ++j) acc += kquant_at(w.type, b, e0 + j) * xs[j];
-  }
-  return acc;
-}
-
 // Q6_K (the usual type of the output head): a warp per super-block, each
 // lane eight consecutive elements, which share one scale and one bit group.
 __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations& a) {
@@ -190,10 +175,49 @@ __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations&
   return acc;
 }
 
+// Q4_K / Q5_K (the bulk of Q4_K_M / Q5_K_M files): a warp per super-block,
+// each lane eight consecutive elements of one 32-element sub-block, so one
+// scale/min pair and one nibble (and fifth-bit) position per lane.
+template <bool kQ5>
+__device__ float row_q45_k(const DeviceWeight& w, int64_t row, const Activations& a) {
+  constexpr int64_t kBytes = kQ5 ? 176 : 144;
+  constexpr int kQs = kQ5 ? 48 : 16;  // offset of the nibbles
+  const int64_t nsb = w.in / 256;
+  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kBytes;
+  const int e = 8 * static_cast<int>(threadIdx.x);
+  const int sub = e / 32;
+  const int q_off = kQs + e / 64 * 32 + e % 32, shift = 4 * (sub % 2);
+  float acc = 0.0f;
+  for (int64_t sb = 0; sb < nsb; ++sb) {
+    const uint8_t* b = blocks + sb * kBytes;
+    const float4 x0 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[0];
+    const float4 x1 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[1];
+    const float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
+    float qx = 0.0f, sx = 0.0f;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      int q = (b[q_off + j] >> shift) & 0xF;
+      if (kQ5) q += 16 * ((b[16 + e % 32 + j] >> sub) & 1);
+      qx += xs[j] * static_cast<float>(q);
+      sx += xs[j];
+    }
+    int sc, m;
+    k4_scale_min(b + 4, sub, &sc, &m);
+    const float d = half_bits_to_float(static_cast<uint16_t>(b[0] | b[1] << 8));
+    const float dmin = half_bits_to_float(static_cast<uint16_t>(b[2] | b[3] << 8));
+    acc += d * static_cast<float>(sc) * qx - dmin * static_cast<float>(m) * sx;
+  }
+  return acc;
+}
+
 __device__ float row_dot(const DeviceWeight& w, int64_t row, const Activations& a) {
   switch (w.type) {
     case GgmlType::Q6_K:
       return row_q6_k(w, row, a);
+    case GgmlType::Q4_K:
+      return row_q45_k<false>(w, row, a);
+    case GgmlType::Q5_K:
+      return row_q45_k<true>(w, row, a);
     case GgmlType::Q4_0:
       return row_q4_0(w, row, a);
     case GgmlType::Q8_0:
@@ -202,10 +226,8 @@ __device__ float row_dot(const DeviceWeight& w, int64_t row, const Activations& 
       return row_16bit<false>(w, row, a);
     case GgmlType::BF16:
       return row_16bit<true>(w, row, a);
-    case GgmlType::F32:
+    default:  // F32
       return row_f32(w, row, a);
-    default:
-      return row_kquant(w, row, a);
   }
 }
 
