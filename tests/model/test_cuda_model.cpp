@@ -1,6 +1,6 @@
-// Whole models on the CUDA backend: the tiny GQA Llama fixture against
-// transformers (as on the CPU), the demo Llama's perplexity against
-// llama.cpp's and its logits against the CPU's. Skipped, and said so, where
+// Whole models on the CUDA backend (the GQA Llama fixture against
+// transformers is the CUDA column of test_llama_hf_parity): the demo Llama's
+// perplexity against llama.cpp's and its logits against the CPU's. Skipped, and said so, where
 // no CUDA device is present; the refusal of models without CUDA kernels is
 // checked everywhere.
 #include <gtest/gtest.h>
@@ -32,34 +32,6 @@ namespace {
 std::string demo_llama() {
   return (test::source_dir() / "models/demo-llama.gguf").string();
 }
-
-class CudaLlamaHfParity : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(CudaLlamaHfParity, LogitsMatchTransformers) {
-  MA_REQUIRE_CUDA();
-  const auto dir = test::source_dir() / "tests/fixtures/llama-gqa-tiny-hf";
-  const test::HfReference ref = test::read_hf_reference(dir);
-  const std::string gguf = test::convert_hf_fixture(dir, "cuda_llama_" + GetParam());
-  const auto model = load_model(gguf, {LoadMode::kMmap, false});
-  std::filesystem::remove(gguf);
-  const size_t V = static_cast<size_t>(model->hparams().n_vocab);
-  SessionOptions so;
-  so.n_ctx = 32;
-  so.kv_type = KvType::kF32;
-  so.device = Device::kCuda;
-  Session session(*model, so);
-  std::vector<float> got(ref.logits.size());
-  if (GetParam() == "prefill") {
-    session.prefill_all(ref.ids, got.data());
-  } else {
-    test::decode_each(session, ref.ids, V, got.data());
-  }
-  const double worst = test::compare_logits(got, ref, V);
-  EXPECT_LT(worst, tolerance::kModelLogitsMaxAbs);
-  RecordProperty("max_abs_logit_diff", std::to_string(worst));
-}
-
-INSTANTIATE_TEST_SUITE_P(Modes, CudaLlamaHfParity, ::testing::Values("prefill", "decode"));
 
 TEST(CudaDemoLlama, PerplexityMatchesLlamaCpp) {
   MA_REQUIRE_CUDA();
