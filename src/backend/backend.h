@@ -22,17 +22,24 @@ struct SequenceState;
 
 enum class GateActivation { kSilu, kGeluTanh };
 
-// One attention layer's step: k and v appended to the layer's cache at
-// `positions` (consecutive), then causal attention of q over the cache.
+// One attention layer's step: q and k rotated by `rope` when given (in
+// place), k and v appended to the layer's cache at `positions`
+// (consecutive), then causal attention of q over the cache.
 struct AttentionStep {
   int64_t layer = 0;  // index among the model's attention layers
   const ref::AttentionShape* shape = nullptr;
+  const RopeParams* rope = nullptr;
   const int64_t* positions = nullptr;  // host memory, [n_tokens]
   int64_t n_tokens = 0;
   SequenceState* state = nullptr;
 };
 
 struct KvSequence;
+
+// What a forward pass is, for a device that records decode steps and
+// replays the recording: prompt batches are not recorded; each kind of
+// decode step (full logits out, or only the greedy token) has its own.
+enum class StepKind { kBatch, kDecode, kDecodeGreedy };
 
 class Backend {
  public:
@@ -42,12 +49,12 @@ class Backend {
   // One forward pass of a session: its inputs (host memory; the same
   // pointers the pass then hands to the ops) are given first, so a device
   // can copy them ahead; `forward` runs the pass. A device may record a
-  // graphable pass once and replay the recording for later passes of the
-  // same shape (decode), so such a pass must write its output to the same
-  // host buffer each time.
+  // decode pass once and replay the recording for later passes of the same
+  // kind, so such a pass must write its output to the same host buffer
+  // each time.
   virtual void begin_step(const int32_t* /*tokens*/, int64_t /*n_tokens*/,
                           const int64_t* /*positions*/, const KvSequence* /*kv*/) {}
-  virtual void run_step(bool /*graphable*/, const std::function<void()>& forward) { forward(); }
+  virtual void run_step(StepKind /*kind*/, const std::function<void()>& forward) { forward(); }
 
   // Scratch buffer `id` (a WorkspaceId) of at least n floats; grows once to
   // its high-water mark, then is reused.
@@ -64,6 +71,14 @@ class Backend {
   virtual void norm(NormKind kind, const float* x, const std::vector<float>& weight,
                     const std::vector<float>& bias, int64_t rows, int64_t dim, float eps,
                     float* y) = 0;
+  // x += residual, then y = norm(x): the residual stream's add and the next
+  // layer's norm, which a device may run as one pass.
+  virtual void add_norm(NormKind kind, float* x, const float* residual,
+                        const std::vector<float>& weight, const std::vector<float>& bias,
+                        int64_t rows, int64_t dim, float eps, float* y) {
+    add(x, residual, rows * dim);
+    norm(kind, x, weight, bias, rows, dim, eps, y);
+  }
   // y = x W^T: x [n_tokens x w.in], y [n_tokens x w.out].
   virtual void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) = 0;
   // Several products of the same input (q, k and v; gate and up), which a
@@ -80,15 +95,19 @@ class Backend {
   virtual void add_bias(float* y, const std::vector<float>& bias, int64_t rows, int64_t dim) = 0;
   // gate = act(gate) * up, n elements.
   virtual void gated(GateActivation act, float* gate, const float* up, int64_t n) = 0;
+  // The index of the largest of x[0, n) (NaN skipped, ties to the lowest;
+  // -1 if there is none), copied to host memory like download: greedy
+  // decoding reads one integer instead of the logits.
+  virtual void argmax(const float* x, int64_t n, int32_t* host) = 0;
   // x = cap * tanh(x / cap)
   virtual void softcap(float* x, int64_t n, float cap) = 0;
   // In place on x [n_tokens x n_heads x head_dim]; positions in host
   // memory, consecutive.
   virtual void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim,
                     const int64_t* positions, const RopeParams& p) = 0;
-  // q [n x n_head x d] and k, v [n x n_head_kv x d] (already rotated);
-  // out [n x n_head x d].
-  virtual void attention(const AttentionStep& step, const float* q, const float* k, const float* v,
+  // q [n x n_head x d] and k, v [n x n_head_kv x d] (rotated here when
+  // step.rope is set, else already); out [n x n_head x d].
+  virtual void attention(const AttentionStep& step, float* q, float* k, const float* v,
                          float* out) = 0;
 };
 

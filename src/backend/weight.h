@@ -14,6 +14,7 @@ namespace ma {
 enum class WeightLayout {
   kRows,    // the file's layout: row after row
   kQ4_0x8,  // Q4_0, 8 rows interleaved per block (backend/cpu/q4_0x8.h)
+  kQ8_0x8,  // Q8_0, 8 rows interleaved per block (backend/cpu/q8_0x8.h)
 };
 
 struct Weight {

@@ -82,6 +82,9 @@ struct ForwardContext {
   // [n_tokens x n_embd] the token embeddings as they entered the first layer
   // (set by Model::forward); Zamba-2's shared block reads them at every depth.
   const float* embeddings = nullptr;
+  // Set for a greedy decode step: the pass writes the argmax of the last
+  // row's logits here instead of the logits.
+  int32_t* greedy_token = nullptr;
 };
 
 }  // namespace ma

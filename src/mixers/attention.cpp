@@ -14,11 +14,10 @@ void SoftmaxAttention::forward(ForwardContext& ctx, const float* x, float* out,
   float* attn = be.buffer(kWsAttnOut, static_cast<size_t>(n * q_dim));
 
   be.matmul_shared({{&w_.wq, q}, {&w_.wk, k}, {&w_.wv, v}}, x, n);
-  be.rope(q, n, shape_.n_head, shape_.head_dim, ctx.positions, rope_);
-  be.rope(k, n, shape_.n_head_kv, shape_.head_dim, ctx.positions, rope_);
   AttentionStep step;
   step.layer = slot;
   step.shape = &shape_;
+  step.rope = &rope_;
   step.positions = ctx.positions;
   step.n_tokens = n;
   step.state = &ctx.state;

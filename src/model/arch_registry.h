@@ -23,7 +23,7 @@ std::span<const ArchEntry> architectures();
 
 struct LoadOptions {
   LoadMode mode = LoadMode::kMmap;
-  // Repack Q4_0 matmul weights for the CPU kernels (a copy; everything else
+  // Repack Q4_0/Q8_0 matmul weights for the CPU kernels (a copy; everything else
   // stays zero-copy in the mapping).
   bool repack = true;
 };

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "backend/cpu/q4_0x8.h"
+#include "backend/cpu/q8_0x8.h"
 #include "core/error.h"
 
 namespace ma {
@@ -65,12 +66,18 @@ void Model::set_head(std::vector<float> output_norm, Weight output, float logit_
 size_t Model::repack_for_cpu() {
   size_t bytes = 0;
   const WeightVisitor repack = [&](Weight& w) {
-    if (!cpu::can_repack_q4_0x8(w)) return;
+    const bool q4 = cpu::can_repack_q4_0x8(w);
+    if (!q4 && !cpu::can_repack_q8_0x8(w)) return;
     const size_t n = w.row_bytes * static_cast<size_t>(w.out);
     auto buffer = std::make_unique<HugeBuffer>(n);
-    cpu::repack_q4_0x8(w, buffer->data());
+    if (q4) {
+      cpu::repack_q4_0x8(w, buffer->data());
+      w.layout = WeightLayout::kQ4_0x8;
+    } else {
+      cpu::repack_q8_0x8(w, buffer->data());
+      w.layout = WeightLayout::kQ8_0x8;
+    }
     w.data = buffer->data();
-    w.layout = WeightLayout::kQ4_0x8;
     repacked_.push_back(std::move(buffer));
     bytes += n;
   };
@@ -152,33 +159,59 @@ void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
   float* embeddings = be.buffer(kWsEmbeddings, static_cast<size_t>(n * e));
   be.copy(x, n * e, embeddings);
   ctx.embeddings = embeddings;
+  // A block's output waits in `pending` to be added to the residual stream
+  // together with the norm that follows it (one pass on a device).
+  const float* pending = nullptr;
+  auto norm_pending = [&](const std::vector<float>& weight, const std::vector<float>& bias) {
+    if (pending != nullptr) {
+      be.add_norm(hp_.norm, x, pending, weight, bias, n, e, hp_.norm_eps, xn);
+    } else {
+      norm(be, x, weight, bias, n, xn);
+    }
+    pending = nullptr;
+  };
+  auto settle = [&] {
+    if (pending != nullptr) be.add(x, pending, n * e);
+    pending = nullptr;
+  };
   for (const Layer& layer : layers_) {
     ctx.layer_slot = layer.recurrent_slot;
     const float* mixer_in = x;
     if (!layer.mixer_norm.empty()) {
-      norm(be, x, layer.mixer_norm, layer.mixer_norm_bias, n, xn);
+      norm_pending(layer.mixer_norm, layer.mixer_norm_bias);
       mixer_in = xn;
+    } else {
+      settle();
     }
     layer.mixer->forward(ctx, mixer_in, y, layer.state_slot);
-    be.add(x, y, n * e);
+    pending = y;
     if (layer.ffn) {
-      norm(be, x, layer.ffn_norm, layer.ffn_norm_bias, n, xn);
+      norm_pending(layer.ffn_norm, layer.ffn_norm_bias);
       layer.ffn->forward(ctx, xn, y);
-      be.add(x, y, n * e);
+      pending = y;
     }
   }
   // Only the rows whose logits are wanted go through the head.
   const int64_t first = all_logits ? 0 : n - 1;
   const int64_t rows = n - first;
   const int64_t n_out = rows * hp_.n_vocab;
-  norm(be, x + first * e, output_norm_, output_norm_bias_, rows, xn);
+  if (first == 0) {
+    norm_pending(output_norm_, output_norm_bias_);
+  } else {
+    settle();
+    norm(be, x + first * e, output_norm_, output_norm_bias_, rows, xn);
+  }
   // The CPU writes the logits in place; a device computes them in its own
   // memory and copies them out.
   const bool host = be.device() == Device::kCpu;
   float* out = host ? logits : be.buffer(kWsLogits, static_cast<size_t>(n_out));
   be.matmul(output_, xn, rows, out);
   if (logit_softcap_ > 0) be.softcap(out, n_out, logit_softcap_);
-  if (!host) be.download(out, n_out, logits);
+  if (ctx.greedy_token != nullptr) {
+    be.argmax(out + (rows - 1) * hp_.n_vocab, hp_.n_vocab, ctx.greedy_token);
+  } else if (!host) {
+    be.download(out, n_out, logits);
+  }
 }
 
 }  // namespace ma

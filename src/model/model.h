@@ -48,7 +48,7 @@ class Model {
   void set_output_norm_bias(std::vector<float> bias);
   void set_head(std::vector<float> output_norm, Weight output, float logit_softcap = 0.0f);
 
-  // Copies Q4_0 matmul weights into the CPU's 8-row interleaved layout (in
+  // Copies Q4_0 and Q8_0 matmul weights into the CPU's 8-row interleaved layouts (in
   // huge-page memory); returns the bytes repacked. Embedding lookups keep
   // using the file's rows.
   size_t repack_for_cpu();

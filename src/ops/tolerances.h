@@ -17,6 +17,13 @@ inline constexpr double kHalfActivationNmse = 2e-5;
 inline constexpr double kQuantizedNmse = 5e-4;
 // Attention with an F16 KV cache (keys and values rounded to half).
 inline constexpr double kF16CacheNmse = 1e-6;
+// Prefill attention on tensor cores over an F16 cache: queries and softmax
+// weights rounded to f16 too (~3e-4 relative each; scores of unit-scale
+// inputs then move by ~1e-3, so nmse ~1e-6 with room for larger scores).
+inline constexpr double kF16AttentionOperandsNmse = 2e-5;
+// The bf16 flash attention entry: softmax weights and outputs rounded to
+// bf16 (8 bits of mantissa, ~1e-3 relative each, nmse ~3e-6).
+inline constexpr double kBf16AttentionNmse = 5e-5;
 // RoPE: max abs error on unit-scale inputs.
 inline constexpr double kRopeMaxAbs = 1e-4;
 // Linear / recurrent scans (conv1d, selective scan, a whole Mamba mixer) in

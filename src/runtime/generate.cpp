@@ -31,14 +31,18 @@ GenerateStats generate(Session& session, const std::vector<int32_t>& prompt,
   stats.seed = sampler.seed();
   const int64_t n_vocab = model.hparams().n_vocab;
 
+  // Greedy decoding on a device takes the argmax where the logits are.
+  const bool device_argmax = session.device() != Device::kCpu && sampler.plain_argmax();
+
   auto t0 = std::chrono::steady_clock::now();
   const float* logits = session.prefill(prompt);
   stats.prompt_seconds = seconds_since(t0);
 
   t0 = std::chrono::steady_clock::now();
   stats.stop_reason = "length";
+  int32_t next = -1;  // the device's greedy token, when it chose one
   while (options.n_predict < 0 || stats.n_generated < options.n_predict) {
-    const int32_t token = sampler.sample({logits, static_cast<size_t>(n_vocab)});
+    const int32_t token = next >= 0 ? next : sampler.sample({logits, static_cast<size_t>(n_vocab)});
     if (tok.is_eog(token)) {
       stats.stop_reason = "eog";
       break;
@@ -56,7 +60,11 @@ GenerateStats generate(Session& session, const std::vector<int32_t>& prompt,
       break;
     }
     if (options.n_predict >= 0 && stats.n_generated >= options.n_predict) break;
-    logits = session.decode(token);
+    if (device_argmax) {
+      next = session.decode_greedy(token);
+    } else {
+      logits = session.decode(token);
+    }
   }
   if (stats.stop_reason != "stop") {
     const StopResult tail = stops.feed(detok.flush());

@@ -45,6 +45,14 @@ class Sampler {
   void reset();
 
   const SamplerParams& params() const { return params_; }
+  // Whether sample() is the plain argmax of the logits (greedy, no
+  // penalties), which a device can take without copying the logits out.
+  bool plain_argmax() const {
+    const bool penalties = params_.penalty_last_n != 0 &&
+                           (params_.repeat_penalty != 1.0f || params_.frequency_penalty != 0.0f ||
+                            params_.presence_penalty != 0.0f);
+    return params_.temperature <= 0.0f && !penalties;
+  }
   int32_t vocab_size() const { return vocab_size_; }
   // The seed actually in use; log it to reproduce a run made with kRandomSeed.
   uint64_t seed() const { return seed_cur_; }

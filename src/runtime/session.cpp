@@ -45,7 +45,8 @@ Session::Session(const Model& model, SessionOptions options)
   logits_.resize(static_cast<size_t>(model_.hparams().n_vocab));
 }
 
-void Session::run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits) {
+void Session::run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits,
+                        int32_t* greedy_token) {
   const int64_t pos0 = n_past();
   if (pos0 + n > n_ctx_) {
     throw Error("context is full: " + std::to_string(pos0 + n) +
@@ -56,10 +57,13 @@ void Session::run_batch(const int32_t* tokens, int64_t n, float* logits, bool al
   for (int64_t t = 0; t < n; ++t) positions_[static_cast<size_t>(t)] = pos0 + t;
   model_.check_tokens(tokens, n);
   ForwardContext ctx{pool_, ws_, matmul_, attention_, *backend_, positions_.data(), n, state_};
+  ctx.greedy_token = greedy_token;
   backend_->begin_step(tokens, n, positions_.data(), kv_ ? &state_.kv_seq : nullptr);
   // One-token steps are the decode loop: a device may record and replay them.
-  backend_->run_step(n == 1 && !all_logits,
-                     [&] { model_.forward(ctx, tokens, logits, all_logits); });
+  const StepKind kind = n != 1 || all_logits      ? StepKind::kBatch
+                        : greedy_token != nullptr ? StepKind::kDecodeGreedy
+                                                  : StepKind::kDecode;
+  backend_->run_step(kind, [&] { model_.forward(ctx, tokens, logits, all_logits); });
   state_.kv_seq.length = pos0 + n;
 }
 
@@ -83,6 +87,14 @@ void Session::prefill_all(std::span<const int32_t> tokens, float* logits) {
 const float* Session::decode(int32_t token) {
   run_batch(&token, 1, logits_.data(), false);
   return logits_.data();
+}
+
+int32_t Session::decode_greedy(int32_t token) {
+  run_batch(&token, 1, logits_.data(), false, &greedy_token_);
+  if (greedy_token_ < 0) {
+    throw Error("greedy decoding: every logit is NaN, so no token can be chosen");
+  }
+  return greedy_token_;
 }
 
 void Session::reset() {

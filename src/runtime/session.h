@@ -50,6 +50,10 @@ class Session {
   void prefill_all(std::span<const int32_t> tokens, float* logits);
   // Appends one token; returns its logits.
   const float* decode(int32_t token);
+  // Appends one token; returns the id of its largest logit (ties to the
+  // lowest id), found where the logits are, so a device copies out one
+  // integer instead of the logits.
+  int32_t decode_greedy(int32_t token);
   // Forgets the sequence (keeps every buffer).
   void reset();
 
@@ -59,7 +63,8 @@ class Session {
 
  private:
   void require_host_state(const char* what) const;
-  void run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits);
+  void run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits,
+                 int32_t* greedy_token = nullptr);
 
   const Model& model_;
   SessionOptions options_;
@@ -73,6 +78,7 @@ class Session {
   std::unique_ptr<Backend> backend_;
   std::vector<int64_t> positions_;
   std::vector<float> logits_;
+  int32_t greedy_token_ = -1;  // where greedy steps copy their token (a fixed address)
 };
 
 }  // namespace ma

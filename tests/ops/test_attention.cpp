@@ -1,9 +1,11 @@
 // Paged attention against the fp64 reference (GQA/MQA, sliding window,
-// soft-capping, F32 and F16 caches, sequences spanning several pages), and
+// soft-capping, F32 and F16 caches, sequences spanning several pages, prompt
+// batches spanning several query tiles of the tiled kernel), and
 // the invariants: zero V gives zero output; GQA with group 1 equals MHA.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "backend/cpu/ops.h"
 #include "op_test_util.h"
@@ -65,24 +67,43 @@ std::vector<double> run_reference(const AttentionCase& c, const std::vector<floa
 
 TEST(OpsAttention, PagedMatchesReference) {
   const AttentionCase cases[] = {
-      {4, 4, 16, 1, 1, 0, 0, KvType::kF32},  {4, 2, 16, 37, 1, 0, 0, KvType::kF32},
-      {8, 1, 32, 50, 7, 0, 0, KvType::kF32}, {4, 2, 64, 40, 40, 0, 0, KvType::kF32},
-      {4, 2, 16, 45, 9, 5, 0, KvType::kF32}, {4, 4, 16, 33, 4, 0, 30.0, KvType::kF32},
-      {8, 2, 64, 70, 3, 0, 0, KvType::kF16}, {4, 1, 128, 20, 20, 7, 0, KvType::kF16},
+      {4, 4, 16, 1, 1, 0, 0, KvType::kF32},
+      {4, 2, 16, 37, 1, 0, 0, KvType::kF32},
+      {8, 1, 32, 50, 7, 0, 0, KvType::kF32},
+      {4, 2, 64, 40, 40, 0, 0, KvType::kF32},
+      {4, 2, 16, 45, 9, 5, 0, KvType::kF32},
+      {4, 4, 16, 33, 4, 0, 30.0, KvType::kF32},
+      {8, 2, 64, 70, 3, 0, 0, KvType::kF16},
+      {4, 1, 128, 20, 20, 7, 0, KvType::kF16},
+      // Prompt batches spanning several query tiles (64 rows: 16 tokens x 4
+      // heads here, 64 tokens x 1 head below), with a window and soft-capping.
+      {8, 2, 32, 90, 90, 0, 0, KvType::kF16},
+      {8, 2, 32, 100, 75, 20, 0, KvType::kF16},
+      {4, 4, 16, 130, 130, 0, 30.0, KvType::kF32},
+      {2, 2, 24, 50, 33, 0, 0, KvType::kF32},
+      // stories260K's attention: head size 8, pairs of heads per KV head.
+      {8, 4, 8, 6, 6, 0, 0, KvType::kF16},
+      {8, 4, 8, 6, 6, 0, 0, KvType::kF32},
   };
   uint32_t seed = 100;
-  for (const auto& c : cases) {
-    const auto q = random_floats(static_cast<size_t>(c.n_q * c.n_head * c.head_dim), seed++, 2.0f);
-    const auto k =
-        random_floats(static_cast<size_t>(c.n_kv * c.n_head_kv * c.head_dim), seed++, 2.0f);
-    const auto v = random_floats(static_cast<size_t>(c.n_kv * c.n_head_kv * c.head_dim), seed++);
-    const auto got = run_paged(c, q, k, v);
-    const auto want = run_reference(c, q, k, v);
-    const double tol = c.type == KvType::kF16 ? tolerance::kF16CacheNmse : tolerance::kFp32Nmse;
-    EXPECT_LT(test::nmse(got.data(), want.data(), got.size()), tol)
-        << "heads " << c.n_head << "/" << c.n_head_kv << " d " << c.head_dim << " kv " << c.n_kv
-        << " q " << c.n_q << " window " << c.window;
+  // Both prompt kernels: the per-head loop and the opt-in tiled one.
+  for (const char* tiled : {"0", "1"}) {
+    ::setenv("MA_CPU_TILED_ATTENTION", tiled, 1);
+    for (const auto& c : cases) {
+      const auto q =
+          random_floats(static_cast<size_t>(c.n_q * c.n_head * c.head_dim), seed++, 2.0f);
+      const auto k =
+          random_floats(static_cast<size_t>(c.n_kv * c.n_head_kv * c.head_dim), seed++, 2.0f);
+      const auto v = random_floats(static_cast<size_t>(c.n_kv * c.n_head_kv * c.head_dim), seed++);
+      const auto got = run_paged(c, q, k, v);
+      const auto want = run_reference(c, q, k, v);
+      const double tol = c.type == KvType::kF16 ? tolerance::kF16CacheNmse : tolerance::kFp32Nmse;
+      EXPECT_LT(test::nmse(got.data(), want.data(), got.size()), tol)
+          << "heads " << c.n_head << "/" << c.n_head_kv << " d " << c.head_dim << " kv " << c.n_kv
+          << " q " << c.n_q << " window " << c.window << " tiled " << tiled;
+    }
   }
+  ::unsetenv("MA_CPU_TILED_ATTENTION");
 }
 
 TEST(OpsAttention, ZeroValuesGiveZeroOutput) {

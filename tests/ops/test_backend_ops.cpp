@@ -3,6 +3,7 @@
 // (skipped, and said so, elsewhere). Tolerances from ops/tolerances.h.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <memory>
@@ -164,6 +165,69 @@ TEST_P(BackendOps, NormsMatchReference) {
   }
 }
 
+// x += r, then y = norm(x): both outputs checked.
+TEST_P(BackendOps, AddNormMatchesReference) {
+  auto b = box();
+  for (int64_t rows : {1, 3}) {
+    for (int64_t dim : {64, 333, 4096}) {
+      const size_t n = static_cast<size_t>(rows * dim);
+      const auto x = random_floats(n, 14, 3.0f), r = random_floats(n, 15);
+      const auto& w = b->vector(random_floats(static_cast<size_t>(dim), 16));
+      for (NormKind kind : {NormKind::kRms, NormKind::kLayer}) {
+        float* dx = b->put(100, x);
+        float* dy = b->be->buffer(101, n);
+        b->be->add_norm(kind, dx, b->put(102, r), w, {}, rows, dim, 1e-5f, dy);
+        std::vector<double> sum(n), want(n);
+        for (size_t i = 0; i < n; ++i) sum[i] = static_cast<double>(x[i]) + r[i];
+        if (kind == NormKind::kRms) {
+          ref::rms_norm(sum.data(), w.data(), rows, dim, 1e-5, want.data());
+        } else {
+          ref::layer_norm(sum.data(), w.data(), nullptr, rows, dim, 1e-5, want.data());
+        }
+        EXPECT_LT(nmse(b->get(dx, n).data(), sum.data(), n), tolerance::kFp32Nmse);
+        EXPECT_LT(nmse(b->get(dy, n).data(), want.data(), n), tolerance::kFp32Nmse)
+            << "rows=" << rows << " dim=" << dim;
+      }
+    }
+  }
+}
+
+// One decode step's chain as the model issues it: add_norm, the shared
+// products, the gated activation and the down product. A device may hand
+// the int8 copy of an op's output straight to the next product instead of
+// quantizing again; the result must be the chain's.
+TEST_P(BackendOps, DecodeChainMatchesReference) {
+  auto b = box();
+  const int64_t e = 256, ff = 512;
+  const TestWeight& gate = b->weight(GgmlType::Q4_0, e, ff, 71);
+  const TestWeight& up = b->weight(GgmlType::Q8_0, e, ff, 72);
+  const TestWeight& down = b->weight(GgmlType::Q4_0, ff, e, 73);
+  const auto x = random_floats(e, 74, 2.0f), r = random_floats(e, 75);
+  const auto& w = b->vector(random_floats(e, 76));
+  const int32_t token = 0;
+  const int64_t position = 0;
+  b->be->begin_step(&token, 1, &position, nullptr);
+  float* dx = b->put(100, x);
+  float* xn = b->be->buffer(101, e);
+  float* g = b->be->buffer(102, ff);
+  float* u = b->be->buffer(103, ff);
+  float* y = b->be->buffer(104, e);
+  b->be->add_norm(NormKind::kRms, dx, b->put(105, r), w, {}, 1, e, 1e-5f, xn);
+  b->be->matmul_shared({{&gate.w, g}, {&up.w, u}}, xn, 1);
+  b->be->gated(GateActivation::kSilu, g, u, ff);
+  b->be->matmul(down.w, g, 1, y);
+  const auto got = b->get(y, e);
+
+  std::vector<double> sum(e), xnr(e), gr(ff), ur(ff), want(e);
+  for (int64_t i = 0; i < e; ++i) sum[i] = static_cast<double>(x[i]) + r[i];
+  ref::rms_norm(sum.data(), w.data(), 1, e, 1e-5, xnr.data());
+  ref::matmul(gate.w, xnr.data(), 1, gr.data());
+  ref::matmul(up.w, xnr.data(), 1, ur.data());
+  ref::swiglu(gr.data(), ur.data(), ff, gr.data());
+  ref::matmul(down.w, gr.data(), 1, want.data());
+  EXPECT_LT(nmse(got.data(), want.data(), e), tolerance::kQuantizedNmse);
+}
+
 TEST_P(BackendOps, RopeMatchesReferenceForEveryMode) {
   auto b = box();
   std::vector<float> freq_factors = {1.0f, 1.0f, 2.0f, 4.0f, 8.0f, 8.0f, 8.0f, 8.0f};
@@ -219,6 +283,37 @@ TEST_P(BackendOps, ElementwiseMatchReference) {
   EXPECT_LT(nmse(got.data(), want.data(), n), tolerance::kFp32Nmse);
 }
 
+// The index of the largest value: NaNs skipped, ties to the lowest index,
+// -1 when every value is NaN.
+TEST_P(BackendOps, ArgmaxMatchesHost) {
+  auto b = box();
+  for (int64_t n : {1, 7, 1000, 32000, 100003}) {
+    auto x = random_floats(static_cast<size_t>(n), static_cast<uint32_t>(n), 5.0f);
+    for (int64_t i = 3; i < n; i += 17) x[static_cast<size_t>(i)] = std::nanf("");
+    if (n > 100) {  // a tie for the top: the lower index wins
+      const auto top = *std::max_element(x.begin(), x.end(), [](float a, float c) {
+        return std::isnan(a) || (!std::isnan(c) && a < c);
+      });
+      x[static_cast<size_t>(n / 2)] = top + 1.0f;
+      x[static_cast<size_t>(n / 3)] = top + 1.0f;
+    }
+    int32_t want = -1;
+    for (int64_t i = 0; i < n; ++i) {
+      if (!std::isnan(x[static_cast<size_t>(i)]) &&
+          (want < 0 || x[static_cast<size_t>(i)] > x[static_cast<size_t>(want)])) {
+        want = static_cast<int32_t>(i);
+      }
+    }
+    int32_t got = -2;
+    b->be->argmax(b->put(100, x), n, &got);
+    EXPECT_EQ(got, want) << "n=" << n;
+  }
+  const std::vector<float> nans(64, std::nanf(""));
+  int32_t got = -2;
+  b->be->argmax(b->put(100, nans), 64, &got);
+  EXPECT_EQ(got, -1);
+}
+
 TEST_P(BackendOps, EmbeddingRowsMatchReference) {
   auto b = box();
   for (GgmlType type : {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0,
@@ -263,9 +358,25 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
       {4, 2, 64, 100, 50, 0, 30.0, KvType::kF32},
       {4, 2, 32, 90, 61, 10, 0, KvType::kF16},
       {4, 4, 96, 150, 150, 0, 0, KvType::kF32},
+      // F16 prefill at head dims 64 and 128 (with the d=32 case above, the
+      // GPU's tensor-core flash kernel): whole prompts and continuations
+      // over many 16-row pages, GQA, windows across tiles, soft-capping,
+      // lengths off the 64-row tile.
+      {8, 2, 128, 300, 300, 0, 0, KvType::kF16},
+      {4, 1, 64, 211, 150, 0, 0, KvType::kF16},
+      {4, 2, 128, 200, 77, 40, 0, KvType::kF16},
+      {8, 8, 64, 90, 90, 0, 30.0, KvType::kF16},
+      {6, 3, 64, 129, 65, 70, 0, KvType::kF16},
+      {4, 2, 128, 67, 2, 0, 0, KvType::kF16},
   };
   uint32_t seed = 100;
   for (const auto& c : cases) {
+    // Every other case hands q and k over unrotated with the step's RoPE
+    // (NeoX, a partial rotation), which the backend applies before storing.
+    const bool with_rope = (&c - cases) % 2 == 1;
+    RopeParams rope;
+    rope.mode = RopeMode::kNeox;
+    rope.n_dims = c.head_dim / 2;
     const int64_t row = c.n_head_kv * c.head_dim, qrow = c.n_head * c.head_dim;
     const auto q = random_floats(static_cast<size_t>(c.n_kv * qrow), seed++, 2.0f);
     const auto k = random_floats(static_cast<size_t>(c.n_kv * row), seed++, 2.0f);
@@ -291,8 +402,8 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
       auto slice = [&](const std::vector<float>& a, int64_t w) {
         return std::vector<float>(a.begin() + first * w, a.begin() + (first + count) * w);
       };
-      const float* dq = b->put(100, slice(q, qrow));
-      const float* dk = b->put(101, slice(k, row));
+      float* dq = b->put(100, slice(q, qrow));
+      float* dk = b->put(101, slice(k, row));
       const float* dv = b->put(102, slice(v, row));
       float* dout = b->be->buffer(103, static_cast<size_t>(count * qrow));
       AttentionStep step;
@@ -300,19 +411,31 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
       step.positions = pos.data() + first;
       step.n_tokens = count;
       step.state = &state;
+      step.rope = with_rope ? &rope : nullptr;
       b->be->attention(step, dq, dk, dv, dout);
       state.kv_seq.length = first + count;
       got = b->get(dout, static_cast<size_t>(count * qrow));
     }
-    const auto qd = to_double(q), kd = to_double(k), vd = to_double(v);
+    auto qd = to_double(q), kd = to_double(k);
+    const auto vd = to_double(v);
+    if (with_rope) {
+      ref::rope(qd.data(), c.n_kv, c.n_head, c.head_dim, pos.data(), rope);
+      ref::rope(kd.data(), c.n_kv, c.n_head_kv, c.head_dim, pos.data(), rope);
+    }
     std::vector<double> want(static_cast<size_t>(c.n_q * qrow));
     const int64_t q0 = c.n_kv - c.n_q;
     ref::attention(qd.data() + q0 * qrow, pos.data() + q0, c.n_q, kd.data(), vd.data(), pos.data(),
                    c.n_kv, sh, want.data());
-    const double tol = c.type == KvType::kF16 ? tolerance::kF16CacheNmse : tolerance::kFp32Nmse;
+    // The GPU's prefill over an F16 cache also rounds queries and softmax
+    // weights to f16 (tensor-core operands).
+    const bool f16_operands = GetParam() == Device::kCuda && c.n_q > 1;
+    const double tol = c.type != KvType::kF16 ? tolerance::kFp32Nmse
+                       : f16_operands         ? tolerance::kF16AttentionOperandsNmse
+                                              : tolerance::kF16CacheNmse;
     EXPECT_LT(nmse(got.data(), want.data(), want.size()), tol)
         << "heads " << c.n_head << "/" << c.n_head_kv << " d=" << c.head_dim << " n_kv=" << c.n_kv
-        << " n_q=" << c.n_q << " window=" << c.window << " softcap=" << c.softcap;
+        << " n_q=" << c.n_q << " window=" << c.window << " softcap=" << c.softcap
+        << " rope=" << with_rope;
   }
 }
 

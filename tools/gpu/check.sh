@@ -2,7 +2,8 @@
 # The GPU check, run on the GPU machine from the repo root:
 #   1. build Release with the CUDA backend for sm_90a (H100 / H200);
 #   2. run the GPU tests (the CUDA column of the op tests, whole-model CUDA tests);
-#   3. benchmark `bench --device cuda` on synthetic Llama-shaped models
+#   3. benchmark flash attention against torch's SDPA (cuda_flash_attention_bench),
+#      and `bench --device cuda` on synthetic Llama-shaped models
 #      (and llama.cpp's llama-bench on the same files when LLAMA_BENCH is set),
 #      plus the card's measured device-to-device copy bandwidth (torch);
 #   4. print a short table last.
@@ -26,12 +27,16 @@ prefix=()
 [[ -d .gpu-deps ]] && prefix=(-DCMAKE_PREFIX_PATH="$PWD/.gpu-deps")
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMA_BUILD_TESTS=ON "${prefix[@]}" \
   -DMA_CUDA_GENCODE="-gencode=arch=compute_90a,code=sm_90a" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target metal-attention ma_tests
+cmake --build "$build" -j"$(nproc)" --target metal-attention ma_tests cuda_flash_attention_bench
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
 step "GPU tests"
 "$build/ma_tests" --gtest_filter='*cuda*:*Cuda*' --gtest_brief=1 | tee /tmp/ma-gpu-tests.txt || true
 tests_line="$(grep -E '^\[  (PASSED|FAILED)' /tmp/ma-gpu-tests.txt | tr '\n' ' ')"
+
+step "flash attention vs torch SDPA (bf16, d 128, 4k tokens, 32 heads, causal)"
+"$build/cuda_flash_attention_bench" | tee /tmp/ma-flash.txt || true
+flash_line="$(grep '^best ours' /tmp/ma-flash.txt || echo 'flash attention: n/a')"
 
 step "copy bandwidth"
 bw="$(python3 - <<'PY' 2>/dev/null || echo "n/a"
@@ -80,6 +85,9 @@ for preset in ${PRESETS:-7b}; do
     eager="$(MA_CUDA_GRAPHS=0 "$build/metal-attention" bench -m "$f" --device cuda -p 0 -n 128 \
       -r "$reps" --json | python3 -c 'import sys,json; print(json.loads(sys.stdin.readline())["avg_ts"])')"
     echo "tg128 without CUDA graphs: $eager t/s"
+    nopdl="$(MA_CUDA_PDL=0 "$build/metal-attention" bench -m "$f" --device cuda -p 0 -n 128 \
+      -r "$reps" --json | python3 -c 'import sys,json; print(json.loads(sys.stdin.readline())["avg_ts"])')"
+    echo "tg128 without programmatic dependent launch: $nopdl t/s"
     rows+=("$preset $type $size $pp $tg $lpp $ltg")
   done
 done
@@ -87,6 +95,7 @@ done
 step "summary"
 echo "GPU: $(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)   tests: $tests_line"
 echo "copy bandwidth: $bw GB/s; floor = weight bytes per token / bandwidth"
+echo "flash attention, $flash_line"
 python3 - "$bw" "${rows[@]}" <<'PY'
 import sys
 bw = sys.argv[1]

@@ -38,11 +38,14 @@ class CpuBackend final : public Backend {
   }
   void gated(GateActivation act, float* gate, const float* up, int64_t n) override;
   void softcap(float* x, int64_t n, float cap) override;
+  void argmax(const float* x, int64_t n, int32_t* host) override;
   void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
             const RopeParams& p) override {
-    cpu::rope(x, n_tokens, n_heads, head_dim, positions, p);
+    pool_.parallel_for(n_tokens, [&](int64_t t0, int64_t t1) {
+      cpu::rope(x + t0 * n_heads * head_dim, t1 - t0, n_heads, head_dim, positions + t0, p);
+    });
   }
-  void attention(const AttentionStep& step, const float* q, const float* k, const float* v,
+  void attention(const AttentionStep& step, float* q, float* k, const float* v,
                  float* out) override;
 
  private:

@@ -4,6 +4,7 @@
 // built with AVX2 / AVX-512 flags and are called only when the CPU has them.
 #include "backend/cpu/dot_kernels.h"
 #include "backend/cpu/q4_0x8.h"
+#include "backend/cpu/q8_0x8.h"
 #include "backend/cpu/small_gemm.h"
 
 namespace ma::cpu {
@@ -11,6 +12,8 @@ namespace ma::cpu {
 const DotKernels* avx2_dot_kernels_unchecked();
 GemvQ4_0x8 avx2_gemv_q4_0x8_unchecked();
 GemvQ4_0x8 vnni_gemv_q4_0x8_unchecked();
+GemvQ8_0x8 avx2_gemv_q8_0x8_unchecked();
+GemvQ8_0x8 vnni_gemv_q8_0x8_unchecked();
 SmallGemm avx2_small_gemm_unchecked();
 
 namespace {
@@ -51,6 +54,14 @@ SmallGemm avx2_small_gemm() {
 
 GemvQ4_0x8 vnni_gemv_q4_0x8() {
   return has_avx512_vnni() ? vnni_gemv_q4_0x8_unchecked() : nullptr;
+}
+
+GemvQ8_0x8 avx2_gemv_q8_0x8() {
+  return has_avx2() ? avx2_gemv_q8_0x8_unchecked() : nullptr;
+}
+
+GemvQ8_0x8 vnni_gemv_q8_0x8() {
+  return has_avx512_vnni() ? vnni_gemv_q8_0x8_unchecked() : nullptr;
 }
 
 }  // namespace ma::cpu

@@ -4,6 +4,7 @@
 
 #include "backend/cpu/dot_kernels.h"
 #include "backend/cpu/q4_0x8.h"
+#include "backend/cpu/q8_0x8.h"
 #include "core/error.h"
 #include "quant/blocks.h"
 #include "quant/quantize.h"
@@ -54,9 +55,21 @@ GemvQ4_0x8 gemv_q4_0x8_kernel() {
   return k;
 }
 
-// The interleaved Q4_0 layout: 8 rows per kernel call, tokens in tiles.
-void matmul_q4_0x8(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
-                   MatmulScratch& scratch) {
+GemvQ8_0x8 gemv_q8_0x8_kernel() {
+  static const GemvQ8_0x8 k = [] {
+    if (&dot_kernels() == &portable_dot_kernels()) return portable_gemv_q8_0x8();
+    if (const GemvQ8_0x8 vnni = vnni_gemv_q8_0x8()) return vnni;
+    const GemvQ8_0x8 avx2 = avx2_gemv_q8_0x8();
+    return avx2 != nullptr ? avx2 : portable_gemv_q8_0x8();
+  }();
+  return k;
+}
+
+// The interleaved layouts (Q4_0x8, Q8_0x8): 8 rows per kernel call, tokens in
+// tiles, activations quantized once to Q8_0 with per-block quant sums.
+template <typename Block, typename Gemv>
+void matmul_x8(ThreadPool& pool, const Weight& w, Gemv gemv, const float* x, int64_t n_tokens,
+               float* y, MatmulScratch& scratch) {
   const int64_t in = w.in, nb = in / kQK;
   const size_t act_row = static_cast<size_t>(nb) * sizeof(BlockQ8_0);
   const size_t sums_bytes = static_cast<size_t>(n_tokens * nb) * sizeof(int32_t);
@@ -75,8 +88,7 @@ void matmul_q4_0x8(ThreadPool& pool, const Weight& w, const float* x, int64_t n_
       }
     }
   });
-  const GemvQ4_0x8 gemv = gemv_q4_0x8_kernel();
-  const auto* groups = reinterpret_cast<const BlockQ4_0x8*>(w.data);
+  const auto* groups = reinterpret_cast<const Block*>(w.data);
   pool.parallel_for(w.out / 8, [&](int64_t g0, int64_t g1) {
     const void* xs[kTokenTile];
     const int32_t* ss[kTokenTile];
@@ -100,7 +112,11 @@ void matmul_q4_0x8(ThreadPool& pool, const Weight& w, const float* x, int64_t n_
 void matmul(ThreadPool& pool, const Weight& w, const float* x, int64_t n_tokens, float* y,
             MatmulScratch& scratch) {
   if (w.layout == WeightLayout::kQ4_0x8) {
-    matmul_q4_0x8(pool, w, x, n_tokens, y, scratch);
+    matmul_x8<BlockQ4_0x8>(pool, w, gemv_q4_0x8_kernel(), x, n_tokens, y, scratch);
+    return;
+  }
+  if (w.layout == WeightLayout::kQ8_0x8) {
+    matmul_x8<BlockQ8_0x8>(pool, w, gemv_q8_0x8_kernel(), x, n_tokens, y, scratch);
     return;
   }
   const DotKernels& k = dot_kernels();

@@ -35,24 +35,30 @@ void add_bias(float* y, const float* bias, int64_t n_tokens, int64_t dim);
 // Rows of an embedding table of any supported type, for each token id.
 void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float* out);
 
-// Per-thread score buffers for attention, sized once for the context.
+// Per-thread buffers for attention (decode scores, prefill tiles), grown as
+// the context grows.
 class AttentionScratch {
  public:
-  float* scores(int thread, int64_t n) {
-    auto& s = per_thread_[static_cast<size_t>(thread)];
-    if (static_cast<int64_t>(s.size()) < n) s.resize(static_cast<size_t>(n));
-    return s.data();
-  }
+  float* scores(int thread, int64_t n) { return grow(per_thread_, thread, static_cast<size_t>(n)); }
+  float* tile(int thread, size_t n) { return grow(tiles_, thread, n); }
   void ensure_threads(int n) {
     if (static_cast<int>(per_thread_.size()) < n) per_thread_.resize(static_cast<size_t>(n));
+    if (static_cast<int>(tiles_.size()) < n) tiles_.resize(static_cast<size_t>(n));
   }
 
  private:
+  static float* grow(std::vector<std::vector<float>>& v, int thread, size_t n) {
+    auto& s = v[static_cast<size_t>(thread)];
+    if (s.size() < n) s.resize(n);
+    return s.data();
+  }
   std::vector<std::vector<float>> per_thread_;
+  std::vector<std::vector<float>> tiles_;
 };
 
 // Causal attention of q [n_q x n_head x d] (query t at q_pos[t]) against the
-// paged cache holding positions [0, n_kv); out has q's shape.
+// paged cache holding positions [0, n_kv); out has q's shape. Batches of
+// queries go through attention_tiled.h; a single query loops over heads.
 void attention_paged(ThreadPool& pool, const float* q, const int64_t* q_pos, int64_t n_q,
                      const KvLayerView& kv, int64_t n_kv, const ref::AttentionShape& shape,
                      float* out, AttentionScratch& scratch);

@@ -3,6 +3,7 @@
 // One thread block per (query token, head) walks the visible keys in tiles of
 // kTile with an online softmax; scores live in shared memory.
 #include "backend/cuda/cuda_math.cuh"
+#include "backend/cuda/flash_attention.h"
 #include "backend/cuda/kernels.h"
 #include "core/error.h"
 
@@ -275,6 +276,11 @@ void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t
                shape.window,
                static_cast<float>(shape.scale),
                static_cast<float>(shape.softcap)};
+  // Prefill over an F16 cache: tensor cores (flash_attention.cu).
+  if (n > 1 && kv.f16 && flash_supports_head_dim(shape.head_dim)) {
+    flash_attention_paged(kv, q, n, positions, shape, out, s);
+    return;
+  }
   if (n >= kQTile / 2 && shape.head_dim <= kPrefillMaxHeadDim) {
     if (kv.f16) {
       launch_prefill<__half>(kv, q, n, positions, p, out, s);

@@ -61,7 +61,9 @@ class CudaBackend final : public Backend {
 
   ~CudaBackend() override {
     (void)cudaStreamSynchronize(stream_);
-    if (graph_.exec != nullptr) (void)cudaGraphExecDestroy(graph_.exec);
+    for (Recording& g : graphs_) {
+      if (g.exec != nullptr) (void)cudaGraphExecDestroy(g.exec);
+    }
     (void)cublasDestroy(blas_);
     (void)cudaStreamDestroy(stream_);
   }
@@ -98,25 +100,26 @@ class CudaBackend final : public Backend {
   // Decode steps run as a CUDA graph: the first one eagerly (it sizes every
   // buffer), the second is recorded, later ones replay the recording. Any
   // buffer reallocation since the recording makes a new one.
-  void run_step(bool graphable, const std::function<void()>& forward) override {
-    if (!graphable || !graphs_enabled_) {
+  void run_step(StepKind kind, const std::function<void()>& forward) override {
+    if (kind == StepKind::kBatch || !graphs_enabled_) {
       forward();
       end_step();
       return;
     }
-    if (graph_.exec != nullptr && graph_.generation == generation_) {
-      MA_CUDA_CHECK(cudaGraphLaunch(graph_.exec, stream_));
-      finish_download(graph_.download);
+    Recording& graph = graphs_[kind == StepKind::kDecodeGreedy ? 1 : 0];
+    if (graph.exec != nullptr && graph.generation == generation_) {
+      MA_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
+      finish_download(graph.download);
       end_step();
       return;
     }
-    if (!warmed_) {
+    if (!graph.warmed) {
       forward();
-      warmed_ = true;
+      graph.warmed = true;
       end_step();
       return;
     }
-    record(forward);
+    record(graph, forward);
     end_step();
   }
 
@@ -126,6 +129,7 @@ class CudaBackend final : public Backend {
   }
 
   void upload(const float* host, int64_t n, float* dst) override {
+    quantized_ = {};
     MA_CUDA_CHECK(cudaMemcpyAsync(dst, host, static_cast<size_t>(n) * sizeof(float),
                                   cudaMemcpyHostToDevice, stream_));
   }
@@ -146,12 +150,14 @@ class CudaBackend final : public Backend {
 
   void copy(const float* src, int64_t n, float* dst) override {
     if (src == dst) return;
+    quantized_ = {};
     MA_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float),
                                   cudaMemcpyDeviceToDevice, stream_));
   }
 
   void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float scale,
                  float* out) override {
+    quantized_ = {};
     const int32_t* dev_tokens = static_cast<const int32_t*>(tokens_.get());
     if (tokens != staged_tokens_ || n_tokens != staged_n_) {  // a call outside a step
       const size_t bytes = static_cast<size_t>(n_tokens) * sizeof(int32_t);
@@ -163,11 +169,20 @@ class CudaBackend final : public Backend {
 
   void norm(NormKind kind, const float* x, const std::vector<float>& w, const std::vector<float>& b,
             int64_t rows, int64_t dim, float eps, float* y) override {
+    // Without a residual the kernels only read x.
+    add_norm(kind, const_cast<float*>(x), nullptr, w, b, rows, dim, eps, y);
+  }
+
+  void add_norm(NormKind kind, float* x, const float* residual, const std::vector<float>& w,
+                const std::vector<float>& b, int64_t rows, int64_t dim, float eps,
+                float* y) override {
+    const Q8Out q8 = quantized_output(rows == 1, dim);
     if (kind == NormKind::kLayer) {
-      layer_norm(x, vec(w), b.empty() ? nullptr : vec(b), rows, dim, eps, y, stream_);
+      layer_norm(x, residual, vec(w), b.empty() ? nullptr : vec(b), rows, dim, eps, y, q8, stream_);
     } else {
-      rms_norm(x, vec(w), rows, dim, eps, y, stream_);
+      rms_norm(x, residual, vec(w), rows, dim, eps, y, q8, stream_);
     }
+    if (q8.q != nullptr) quantized_ = {y, dim};
   }
 
   void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override {
@@ -178,6 +193,9 @@ class CudaBackend final : public Backend {
   // the products; prefill: one cuBLAS product each.
   void matmul_shared(std::initializer_list<Product> products, const float* x,
                      int64_t n_tokens) override {
+    for (const Product& p : products) {
+      if (p.y == quantized_.x) quantized_ = {};
+    }
     MatvecGroup g;
     bool one_launch = n_tokens == 1 && products.size() <= MatvecGroup::kMax;
     for (const Product& p : products) {
@@ -192,44 +210,66 @@ class CudaBackend final : public Backend {
       for (const Product& p : products) gemm(weight(*p.w), x, n_tokens, p.y);
       return;
     }
-    const int8_t* xq = nullptr;
-    const float* xs = nullptr;
-    for (int k = 0; k < g.count; ++k) {
-      if (matvec_needs_q8_1(g.w[k].type)) {
-        quantize_activations(x, 1, g.w[0].in, &xq, &xs);
-        break;
-      }
+    const bool needs_q8 = std::any_of(
+        g.w, g.w + g.count, [](const DeviceWeight& w) { return matvec_needs_q8_1(w.type); });
+    const int64_t in = g.w[0].in;
+    if (needs_q8 && !(quantized_.x == x && quantized_.n == in)) {
+      const Q8Out q8 = q8_buffer(in);
+      quantize_q8_1(x, 1, in, q8.q, q8.s, stream_);
+      quantized_ = {x, in};
     }
-    matvec(g, x, xq, xs, stream_);
+    const Q8Out q8 = needs_q8 ? Q8Out{act_q(), act_s()} : Q8Out{};
+    matvec(g, x, q8.q, q8.s, stream_);
   }
 
-  void add(float* y, const float* x, int64_t n) override { cuda::add(y, x, n, stream_); }
+  void add(float* y, const float* x, int64_t n) override {
+    quantized_ = {};
+    cuda::add(y, x, n, stream_);
+  }
 
   void add_bias(float* y, const std::vector<float>& bias, int64_t rows, int64_t dim) override {
+    quantized_ = {};
     cuda::add_bias(y, vec(bias), rows, dim, stream_);
   }
 
   void gated(GateActivation act, float* gate, const float* up, int64_t n) override {
-    cuda::gated(act, gate, up, n, stream_);
+    const Q8Out q8 = quantized_output(staged_n_ == 1, n);
+    cuda::gated(act, gate, up, n, q8, stream_);
+    if (q8.q != nullptr) quantized_ = {gate, n};
   }
 
-  void softcap(float* x, int64_t n, float cap) override { cuda::softcap(x, n, cap, stream_); }
+  void argmax(const float* x, int64_t n, int32_t* host) override {
+    auto* slot = static_cast<float*>(grow(argmax_, sizeof(float), "the greedy token"));
+    cuda::argmax(x, n, reinterpret_cast<int32_t*>(slot), stream_);
+    download(slot, 1, reinterpret_cast<float*>(host));  // the int's 4 bytes, as they are
+  }
+
+  void softcap(float* x, int64_t n, float cap) override {
+    quantized_ = {};
+    cuda::softcap(x, n, cap, stream_);
+  }
 
   void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
             const RopeParams& p) override {
-    const RopeTable& rt = store_.rope(p);
-    cuda::rope(x, n_tokens, n_heads, head_dim, p.n_dims, p.mode == RopeMode::kNeox,
-               device_positions(positions, n_tokens), rt.rates, rt.mscale, stream_);
+    quantized_ = {};
+    cuda::rope(x, n_tokens, n_heads, head_dim, rope_device(p),
+               device_positions(positions, n_tokens), stream_);
   }
 
-  void attention(const AttentionStep& step, const float* q, const float* k, const float* v,
+  void attention(const AttentionStep& step, float* q, float* k, const float* v,
                  float* out) override {
+    quantized_ = {};
     const ref::AttentionShape& shape = *step.shape;
     const int64_t n = step.n_tokens;
     const int64_t* positions = device_positions(step.positions, n);
     if (!table_staged_) sync_block_table(step.state->kv_seq);
     const KvLayerDevice& layer = kv_layers_.at(static_cast<size_t>(step.layer));
-    kv_store(layer, k, v, n, positions, stream_);
+    if (step.rope != nullptr) {
+      rope_store(layer, q, k, v, n, shape.n_head, shape.n_head_kv, shape.head_dim,
+                 rope_device(*step.rope), positions, stream_);
+    } else {
+      kv_store(layer, k, v, n, positions, stream_);
+    }
     cuda::attention(layer, q, n, positions, shape, out, stream_);
   }
 
@@ -242,6 +282,7 @@ class CudaBackend final : public Backend {
     cudaGraphExec_t exec = nullptr;
     uint64_t generation = 0;
     Download download;
+    bool warmed = false;  // run once eagerly (it sizes every buffer)
   };
 
   // Grows a device buffer; a reallocation invalidates any recording.
@@ -265,10 +306,10 @@ class CudaBackend final : public Backend {
     table_staged_ = false;
   }
 
-  void record(const std::function<void()>& forward) {
-    if (graph_.exec != nullptr) {
-      MA_CUDA_CHECK(cudaGraphExecDestroy(graph_.exec));
-      graph_.exec = nullptr;
+  void record(Recording& rec, const std::function<void()>& forward) {
+    if (rec.exec != nullptr) {
+      MA_CUDA_CHECK(cudaGraphExecDestroy(rec.exec));
+      rec.exec = nullptr;
     }
     recorded_download_ = {};
     cudaGraph_t graph = nullptr;
@@ -284,13 +325,13 @@ class CudaBackend final : public Backend {
     }
     recording_ = false;
     MA_CUDA_CHECK(cudaStreamEndCapture(stream_, &graph));
-    const cudaError_t err = cudaGraphInstantiate(&graph_.exec, graph, 0);
+    const cudaError_t err = cudaGraphInstantiate(&rec.exec, graph, 0);
     (void)cudaGraphDestroy(graph);
     MA_CUDA_CHECK(err);
-    graph_.generation = generation_;
-    graph_.download = recorded_download_;
-    MA_CUDA_CHECK(cudaGraphLaunch(graph_.exec, stream_));
-    finish_download(graph_.download);
+    rec.generation = generation_;
+    rec.download = recorded_download_;
+    MA_CUDA_CHECK(cudaGraphLaunch(rec.exec, stream_));
+    finish_download(rec.download);
   }
 
   // The positions on the device: the step's, staged by begin_step, or for a
@@ -321,14 +362,33 @@ class CudaBackend final : public Backend {
     }
   }
 
-  void quantize_activations(const float* x, int64_t n, int64_t in, const int8_t** xq,
-                            const float** xs) {
-    auto* q = static_cast<int8_t*>(grow(act_q_, static_cast<size_t>(n * in), "activations"));
+  // The q8_1 activation buffers, grown to hold n floats.
+  Q8Out q8_buffer(int64_t n) {
+    auto* q = static_cast<int8_t*>(grow(act_q_, static_cast<size_t>(n), "activations"));
     auto* s = static_cast<float*>(
-        grow(act_s_, static_cast<size_t>(n * in / 32) * 2 * sizeof(float), "activations"));
-    quantize_q8_1(x, n, in, q, s, stream_);
-    *xq = q;
-    *xs = s;
+        grow(act_s_, static_cast<size_t>(n / 32) * 2 * sizeof(float), "activations"));
+    return {q, s};
+  }
+  int8_t* act_q() { return static_cast<int8_t*>(act_q_.get()); }
+  float* act_s() { return static_cast<float*>(act_s_.get()); }
+
+  // Where an op producing one row of `dim` floats (a decode step) also
+  // writes their q8_1 copy for the matvec that reads them next; prefill
+  // multiplies on cuBLAS and needs none.
+  Q8Out quantized_output(bool decode, int64_t dim) {
+    quantized_ = {};
+    if (!decode || dim % 32 != 0) return {};
+    return q8_buffer(dim);
+  }
+
+  RopeDevice rope_device(const RopeParams& p) {
+    const RopeTable& rt = store_.rope(p);
+    RopeDevice r;
+    r.n_dims = p.n_dims;
+    r.neox = p.mode == RopeMode::kNeox;
+    r.rates = rt.rates;
+    r.mscale = rt.mscale;
+    return r;
   }
 
   // y [n x out] = x [n x in] W^T on cuBLAS: W is column-major [in x out]
@@ -404,12 +464,18 @@ class CudaBackend final : public Backend {
   bool table_staged_ = false;
   // Decode recording (CUDA graph); MA_CUDA_GRAPHS=0 turns it off.
   bool graphs_enabled_ = graphs_from_env();
-  bool warmed_ = false;
   bool recording_ = false;
   uint64_t generation_ = 0;  // counts buffer reallocations
-  Recording graph_;
+  Recording graphs_[2];      // decode with logits out; greedy decode
   Download recorded_download_;
-  DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_;
+  DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_, argmax_;
+  // The float buffer (n floats) whose q8_1 copy act_q_ / act_s_ hold (its
+  // producer wrote both); every other op that writes clears it.
+  struct Quantized {
+    const float* x = nullptr;
+    int64_t n = 0;
+  };
+  Quantized quantized_;
   std::vector<DeviceBuffer> kv_storage_;
   std::vector<KvLayerDevice> kv_layers_;
   DeviceBuffer table_;

@@ -65,30 +65,32 @@ __device__ __forceinline__ void k4_scale_min(const uint8_t* packed, int j, int* 
   }
 }
 
-__device__ __forceinline__ float kquant_at(GgmlType type, const uint8_t* b, int e) {
-  if (type == GgmlType::Q6_K) {
-    const int g = (e % 128) / 32;
-    const int low = (b[e / 128 * 64 + g % 2 * 32 + e % 32] >> (4 * (g / 2))) & 0xF;
-    const int high = (b[128 + e / 128 * 32 + e % 32] >> (2 * g)) & 3;
-    const float d = half_bits_to_float(static_cast<uint16_t>(b[208] | b[209] << 8));
-    return d * static_cast<float>(static_cast<int8_t>(b[192 + e / 16])) *
-           static_cast<float>((low | high << 4) - 32);
-  }
-  // Q4_K / Q5_K: d, dmin, 12 bytes of packed 6-bit scales and mins, [qh,] qs.
+// Element e (0..255) of a Q6_K super-block in the device layout (d apart).
+__device__ __forceinline__ float q6_k_at(const uint8_t* b, float d, int e) {
+  const int g = (e % 128) / 32;
+  const int low = (b[e / 128 * 64 + g % 2 * 32 + e % 32] >> (4 * (g / 2))) & 0xF;
+  const int high = (b[128 + e / 128 * 32 + e % 32] >> (2 * g)) & 3;
+  return d * static_cast<float>(static_cast<int8_t>(b[192 + e / 16])) *
+         static_cast<float>((low | high << 4) - 32);
+}
+
+// Element e (0..255) of a Q4_K / Q5_K super-block: d, dmin, 12 bytes of
+// packed 6-bit scales and mins, [qh,] qs.
+template <bool kQ5>
+__device__ __forceinline__ float q45_k_at(const uint8_t* b, int e) {
   const float d = half_bits_to_float(static_cast<uint16_t>(b[0] | b[1] << 8));
   const float dmin = half_bits_to_float(static_cast<uint16_t>(b[2] | b[3] << 8));
   int sc, m;
   k4_scale_min(b + 4, e / 32, &sc, &m);
-  const bool q5 = type == GgmlType::Q5_K;
-  const uint8_t* qs = b + (q5 ? 48 : 16);
+  const uint8_t* qs = b + (kQ5 ? 48 : 16);
   int q = (qs[e / 64 * 32 + e % 32] >> (4 * ((e / 32) % 2))) & 0xF;
-  if (q5) q += 16 * ((b[16 + e % 32] >> (e / 32)) & 1);
+  if (kQ5) q += 16 * ((b[16 + e % 32] >> (e / 32)) & 1);
   return d * static_cast<float>(sc) * static_cast<float>(q) - dmin * static_cast<float>(m);
 }
 
-// Bytes of one 256-element super-block.
-__device__ __forceinline__ int kquant_block_bytes(GgmlType type) {
-  return type == GgmlType::Q6_K ? 210 : type == GgmlType::Q5_K ? 176 : 144;
+// Bytes of one 256-element super-block in device memory.
+__host__ __device__ constexpr int kquant_block_bytes(GgmlType type) {
+  return type == GgmlType::Q6_K ? 208 : type == GgmlType::Q5_K ? 176 : 144;
 }
 
 // Element i of row r of a device weight, as float.
@@ -114,9 +116,12 @@ __device__ __forceinline__ float weight_at(const DeviceWeight& w, int64_t r, int
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K: {
-      const int64_t bb = kquant_block_bytes(w.type);
-      const auto* row = static_cast<const uint8_t*>(w.q) + r * (w.in / 256) * bb;
-      return kquant_at(w.type, row + (i / 256) * bb, static_cast<int>(i % 256));
+      const int64_t nsb = w.in / 256, bb = kquant_block_bytes(w.type);
+      const auto* b = static_cast<const uint8_t*>(w.q) + (r * nsb + i / 256) * bb;
+      const int e = static_cast<int>(i % 256);
+      if (w.type == GgmlType::Q6_K)
+        return q6_k_at(b, half_bits_to_float(w.d[r * nsb + i / 256]), e);
+      return w.type == GgmlType::Q5_K ? q45_k_at<true>(b, e) : q45_k_at<false>(b, e);
     }
     default:
       return 0.0f;  // the host refuses other types before any launch

@@ -1,5 +1,6 @@
 #include "backend/cuda/device_store.h"
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 
@@ -43,6 +44,25 @@ void split_blocks(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t
   }
 }
 
+// Q6_K super-blocks are 210 bytes, so rows and blocks start unaligned:
+// the device keeps each block's 208 bytes of quants and scales (16-byte
+// aligned) in one array and its fp16 scale in another.
+void split_q6_k(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t>& d) {
+  const int64_t nsb = w.in / BlockQ6_K::kElems;
+  constexpr size_t kBody = offsetof(BlockQ6_K, d);
+  static_assert(kBody % 16 == 0);
+  q.resize(static_cast<size_t>(w.out * nsb) * kBody);
+  d.resize(static_cast<size_t>(w.out * nsb));
+  for (int64_t r = 0; r < w.out; ++r) {
+    const auto* blocks = reinterpret_cast<const BlockQ6_K*>(w.row(r));
+    for (int64_t b = 0; b < nsb; ++b) {
+      const size_t i = static_cast<size_t>(r * nsb + b);
+      std::memcpy(&d[i], &blocks[b].d, sizeof(uint16_t));
+      std::memcpy(q.data() + i * kBody, &blocks[b], kBody);
+    }
+  }
+}
+
 bool same_rope(const RopeParams& a, const RopeParams& b) {
   return a.mode == b.mode && a.n_dims == b.n_dims && a.freq_base == b.freq_base &&
          a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
@@ -74,13 +94,15 @@ const DeviceWeight& DeviceStore::weight(const Weight& w) {
   dw.type = w.type;
   dw.in = w.in;
   dw.out = w.out;
-  if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0) {
+  if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0 || w.type == GgmlType::Q6_K) {
     std::vector<uint8_t> q;
     std::vector<uint16_t> d;
     if (w.type == GgmlType::Q4_0) {
       split_blocks<BlockQ4_0>(w, q, d);
-    } else {
+    } else if (w.type == GgmlType::Q8_0) {
       split_blocks<BlockQ8_0>(w, q, d);
+    } else {
+      split_q6_k(w, q, d);
     }
     dw.q = upload(q.data(), q.size());
     dw.d = static_cast<const uint16_t*>(upload(d.data(), d.size() * sizeof(uint16_t)));

@@ -1,7 +1,9 @@
-// Norms, residual adds, biases, gated activations, soft-capping and the
-// embedding lookup: memory-bound kernels, one pass each.
+// Norms (with the residual add before them fused in), residual adds,
+// biases, gated activations, soft-capping and the embedding lookup:
+// memory-bound kernels, one pass each.
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/launch.cuh"
 
 namespace ma::cuda {
 namespace {
@@ -12,63 +14,264 @@ unsigned blocks_for(int64_t n) {
   return static_cast<unsigned>((n + kThreads - 1) / kThreads);
 }
 
-__global__ void rms_norm_kernel(const float* x, const float* w, int dim, float eps, float* y) {
-  __shared__ float scratch[32];
-  const float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
-  float* yr = y + static_cast<int64_t>(blockIdx.x) * dim;
-  float ss = 0.0f;
-  for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
-  const float inv = rsqrtf(block_sum(ss, scratch) / static_cast<float>(dim) + eps);
-  for (int i = threadIdx.x; i < dim; i += blockDim.x) yr[i] = xr[i] * inv * w[i];
+// Quantizes v, the value of this lane in a warp that holds 32 consecutive
+// elements starting at `first` (a multiple of 32), into q8 (quantize_q8_1's
+// layout).
+__device__ __forceinline__ void quantize_warp(float v, int64_t first, Q8Out q8) {
+  const float amax = warp_max(fabsf(v));
+  const float d = amax / 127.0f;
+  const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+  q8.q[first + (threadIdx.x & 31)] = static_cast<int8_t>(q);
+  const float qsum = warp_sum(static_cast<float>(q));
+  if ((threadIdx.x & 31) == 0)
+    reinterpret_cast<float2*>(q8.s)[first / 32] = make_float2(d, d * qsum);
 }
 
-__global__ void layer_norm_kernel(const float* x, const float* w, const float* b, int dim,
-                                  float eps, float* y) {
+// x += residual first (when given); the block's warps cover 32 consecutive
+// elements per step, so the q8 copy is quantized in place.
+__global__ void rms_norm_kernel(float* x, const float* residual, const float* w, int dim, float eps,
+                                float* y, Q8Out q8) {
   __shared__ float scratch[32];
-  const float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
+  pdl_wait();
+  pdl_release();
+  float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
+  float* yr = y + static_cast<int64_t>(blockIdx.x) * dim;
+  float ss = 0.0f;
+  if (residual != nullptr) {
+    const float* rr = residual + static_cast<int64_t>(blockIdx.x) * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+      const float v = xr[i] + rr[i];
+      xr[i] = v;
+      ss += v * v;
+    }
+  } else {
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) ss += xr[i] * xr[i];
+  }
+  const float inv = rsqrtf(block_sum(ss, scratch) / static_cast<float>(dim) + eps);
+  for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+    const float v = xr[i] * inv * w[i];
+    yr[i] = v;
+    if (q8.q != nullptr) quantize_warp(v, static_cast<int64_t>(blockIdx.x) * dim + (i & ~31), q8);
+  }
+}
+
+__global__ void layer_norm_kernel(float* x, const float* residual, const float* w, const float* b,
+                                  int dim, float eps, float* y, Q8Out q8) {
+  __shared__ float scratch[32];
+  pdl_wait();
+  pdl_release();
+  float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
   float* yr = y + static_cast<int64_t>(blockIdx.x) * dim;
   float s = 0.0f;
-  for (int i = threadIdx.x; i < dim; i += blockDim.x) s += xr[i];
+  if (residual != nullptr) {
+    const float* rr = residual + static_cast<int64_t>(blockIdx.x) * dim;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+      const float v = xr[i] + rr[i];
+      xr[i] = v;
+      s += v;
+    }
+  } else {
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) s += xr[i];
+  }
   const float mean = block_sum(s, scratch) / static_cast<float>(dim);
   float v = 0.0f;
   for (int i = threadIdx.x; i < dim; i += blockDim.x) v += (xr[i] - mean) * (xr[i] - mean);
   const float inv = rsqrtf(block_sum(v, scratch) / static_cast<float>(dim) + eps);
   for (int i = threadIdx.x; i < dim; i += blockDim.x) {
-    yr[i] = (xr[i] - mean) * inv * w[i] + (b != nullptr ? b[i] : 0.0f);
+    const float o = (xr[i] - mean) * inv * w[i] + (b != nullptr ? b[i] : 0.0f);
+    yr[i] = o;
+    if (q8.q != nullptr) quantize_warp(o, static_cast<int64_t>(blockIdx.x) * dim + (i & ~31), q8);
+  }
+}
+
+// The common case (dim % 4 == 0, dim <= 4 * kNormChunks * 1024): each
+// thread keeps up to kNormChunks float4 chunks of the row in registers
+// through both passes, and the weights are loaded before waiting on the
+// predecessor. Eight consecutive threads hold one 32-element q8 block.
+constexpr int kNormChunks = 4;
+
+__device__ __forceinline__ float group8_max(float v) {
+  for (int o = 4; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+__device__ __forceinline__ float group8_sum(float v) {
+  for (int o = 4; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// Every lane of the warp calls this (the shuffles need them all); only
+// valid chunks are written.
+__device__ __forceinline__ void quantize_chunk(float4 o, bool valid, int64_t chunk, Q8Out q8) {
+  const float amax = group8_max(
+      valid ? fmaxf(fmaxf(fabsf(o.x), fabsf(o.y)), fmaxf(fabsf(o.z), fabsf(o.w))) : 0.0f);
+  const float d = amax / 127.0f;
+  const int q0 = amax == 0.0f ? 0 : __float2int_rn(o.x / d);
+  const int q1 = amax == 0.0f ? 0 : __float2int_rn(o.y / d);
+  const int q2 = amax == 0.0f ? 0 : __float2int_rn(o.z / d);
+  const int q3 = amax == 0.0f ? 0 : __float2int_rn(o.w / d);
+  const float qsum = group8_sum(static_cast<float>(q0 + q1 + q2 + q3));
+  if (!valid) return;
+  reinterpret_cast<char4*>(q8.q)[chunk] =
+      make_char4(static_cast<signed char>(q0), static_cast<signed char>(q1),
+                 static_cast<signed char>(q2), static_cast<signed char>(q3));
+  if (chunk % 8 == 0) reinterpret_cast<float2*>(q8.s)[chunk / 8] = make_float2(d, d * qsum);
+}
+
+template <bool kLayer>
+__global__ void norm_rows_kernel(float* x, const float* residual, const float* w, const float* b,
+                                 int dim, float eps, float* y, Q8Out q8) {
+  __shared__ float scratch[32];
+  const int chunks = dim / 4;
+  const int64_t base = static_cast<int64_t>(blockIdx.x) * chunks;
+  float4 wv[kNormChunks], bv[kNormChunks], v[kNormChunks];
+#pragma unroll
+  for (int k = 0; k < kNormChunks; ++k) {
+    const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
+    if (c < chunks) {
+      wv[k] = __ldg(reinterpret_cast<const float4*>(w) + c);
+      bv[k] = kLayer && b != nullptr ? __ldg(reinterpret_cast<const float4*>(b) + c)
+                                     : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    }
+  }
+  pdl_wait();
+  pdl_release();
+  auto* x4 = reinterpret_cast<float4*>(x) + base;
+  float s = 0.0f;
+#pragma unroll
+  for (int k = 0; k < kNormChunks; ++k) {
+    const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
+    v[k] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (c >= chunks) continue;
+    v[k] = x4[c];
+    if (residual != nullptr) {
+      const float4 r = reinterpret_cast<const float4*>(residual)[base + c];
+      v[k] = make_float4(v[k].x + r.x, v[k].y + r.y, v[k].z + r.z, v[k].w + r.w);
+      x4[c] = v[k];
+    }
+    s += kLayer ? v[k].x + v[k].y + v[k].z + v[k].w
+                : v[k].x * v[k].x + v[k].y * v[k].y + v[k].z * v[k].z + v[k].w * v[k].w;
+  }
+  float mean = 0.0f, inv;
+  if (kLayer) {
+    mean = block_sum(s, scratch) / static_cast<float>(dim);
+    float var = 0.0f;
+#pragma unroll
+    for (int k = 0; k < kNormChunks; ++k) {
+      const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
+      if (c >= chunks) continue;
+      const float a = v[k].x - mean, bb = v[k].y - mean, cc = v[k].z - mean, d = v[k].w - mean;
+      var += a * a + bb * bb + cc * cc + d * d;
+    }
+    inv = rsqrtf(block_sum(var, scratch) / static_cast<float>(dim) + eps);
+  } else {
+    inv = rsqrtf(block_sum(s, scratch) / static_cast<float>(dim) + eps);
+  }
+  auto* y4 = reinterpret_cast<float4*>(y) + base;
+#pragma unroll
+  for (int k = 0; k < kNormChunks; ++k) {
+    const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
+    const bool valid = c < chunks;
+    float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
+    if (valid) {
+      o = make_float4(
+          (v[k].x - mean) * inv * wv[k].x + bv[k].x, (v[k].y - mean) * inv * wv[k].y + bv[k].y,
+          (v[k].z - mean) * inv * wv[k].z + bv[k].z, (v[k].w - mean) * inv * wv[k].w + bv[k].w);
+      y4[c] = o;
+    }
+    // Whole warps leave together: chunks is a multiple of 8 when q8 is wanted.
+    if (q8.q != nullptr && k * static_cast<int>(blockDim.x) < chunks) {
+      quantize_chunk(o, valid, base + c, q8);
+    }
   }
 }
 
 __global__ void add_kernel(float* y, const float* x, int64_t n) {
+  pdl_wait();
+  pdl_release();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] += x[i];
 }
 
 __global__ void add_bias_kernel(float* y, const float* bias, int64_t n, int64_t dim) {
+  pdl_wait();
+  pdl_release();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] += bias[i % dim];
 }
 
-__global__ void swiglu_kernel(float* g, const float* u, int64_t n) {
+// Blocks of kThreads (a multiple of 32) so each warp holds 32 consecutive
+// outputs for the q8 copy; that copy needs n % 32 == 0.
+template <GateActivation kAct>
+__global__ void gated_kernel(float* g, const float* u, int64_t n, Q8Out q8) {
+  pdl_wait();
+  pdl_release();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-}
-
-__global__ void geglu_kernel(float* g, const float* u, int64_t n) {
-  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (i < n) {
-    const float x = g[i];
+  if (i >= n) return;
+  const float x = g[i];
+  float a;
+  if constexpr (kAct == GateActivation::kSilu) {
+    a = x / (1.0f + expf(-x));
+  } else {
     const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-    g[i] = 0.5f * x * (1.0f + tanhf(inner)) * u[i];
+    a = 0.5f * x * (1.0f + tanhf(inner));
   }
+  const float v = a * u[i];
+  g[i] = v;
+  if (q8.q != nullptr) quantize_warp(v, i & ~int64_t{31}, q8);
 }
 
 __global__ void softcap_kernel(float* x, int64_t n, float cap) {
+  pdl_wait();
+  pdl_release();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) x[i] = cap * tanhf(x[i] / cap);
 }
 
+constexpr int kArgmaxThreads = 1024;
+
+// (value, index) pairs: the larger value wins, equal values the lower index;
+// an index of -1 (nothing seen) always loses.
+__device__ __forceinline__ void better(float& v, int& i, float ov, int oi) {
+  if (oi >= 0 && (i < 0 || ov > v || (ov == v && oi < i))) {
+    v = ov;
+    i = oi;
+  }
+}
+
+__global__ void argmax_kernel(const float* x, int64_t n, int32_t* out) {
+  __shared__ float vs[32];
+  __shared__ int is[32];
+  pdl_wait();
+  pdl_release();
+  float v = 0.0f;
+  int idx = -1;
+  for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
+    const float xj = x[j];
+    if (!isnan(xj)) better(v, idx, xj, static_cast<int>(j));
+  }
+  for (int o = 16; o > 0; o >>= 1) {
+    better(v, idx, __shfl_xor_sync(0xffffffffu, v, o), __shfl_xor_sync(0xffffffffu, idx, o));
+  }
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+  if (lane == 0) {
+    vs[warp] = v;
+    is[warp] = idx;
+  }
+  __syncthreads();
+  if (warp != 0) return;
+  v = lane < kArgmaxThreads / 32 ? vs[lane] : 0.0f;
+  idx = lane < kArgmaxThreads / 32 ? is[lane] : -1;
+  for (int o = 16; o > 0; o >>= 1) {
+    better(v, idx, __shfl_xor_sync(0xffffffffu, v, o), __shfl_xor_sync(0xffffffffu, idx, o));
+  }
+  if (lane == 0) *out = idx;
+}
+
 __global__ void embedding_kernel(DeviceWeight table, const int32_t* tokens, float scale,
                                  float* out) {
+  pdl_wait();
+  pdl_release();
   const int64_t t = blockIdx.y;
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < table.in) out[t * table.in + i] = weight_at(table, tokens[t], i) * scale;
@@ -83,49 +286,73 @@ static unsigned norm_threads(int64_t dim) {
   return static_cast<unsigned>(t < 32 ? 32 : t > 1024 ? 1024 : t);
 }
 
-void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y,
-              cudaStream_t s) {
-  rms_norm_kernel<<<static_cast<unsigned>(rows), norm_threads(dim), 0, s>>>(
-      x, w, static_cast<int>(dim), eps, y);
-  MA_CUDA_CHECK_LAUNCH();
+// Threads for the register path: enough that kNormChunks float4 chunks
+// each cover the row, a multiple of 32.
+static unsigned norm_rows_threads(int64_t dim) {
+  const int64_t per = (dim / 4 + kNormChunks - 1) / kNormChunks;
+  const int64_t t = (per + 31) / 32 * 32;
+  return static_cast<unsigned>(t < 32 ? 32 : t);
 }
 
-void layer_norm(const float* x, const float* w, const float* b, int64_t rows, int64_t dim,
-                float eps, float* y, cudaStream_t s) {
-  layer_norm_kernel<<<static_cast<unsigned>(rows), norm_threads(dim), 0, s>>>(
-      x, w, b, static_cast<int>(dim), eps, y);
-  MA_CUDA_CHECK_LAUNCH();
+static bool norm_in_registers(int64_t dim) {
+  return dim % 4 == 0 && dim <= 4 * kNormChunks * 1024;
+}
+
+void rms_norm(float* x, const float* residual, const float* w, int64_t rows, int64_t dim, float eps,
+              float* y, Q8Out q8, cudaStream_t s) {
+  const dim3 grid(static_cast<unsigned>(rows));
+  if (norm_in_registers(dim)) {
+    launch(norm_rows_kernel<false>, grid, dim3(norm_rows_threads(dim)), 0, s, x, residual, w,
+           static_cast<const float*>(nullptr), static_cast<int>(dim), eps, y, q8);
+  } else {
+    launch(rms_norm_kernel, grid, dim3(norm_threads(dim)), 0, s, x, residual, w,
+           static_cast<int>(dim), eps, y, q8);
+  }
+}
+
+void layer_norm(float* x, const float* residual, const float* w, const float* b, int64_t rows,
+                int64_t dim, float eps, float* y, Q8Out q8, cudaStream_t s) {
+  const dim3 grid(static_cast<unsigned>(rows));
+  if (norm_in_registers(dim)) {
+    launch(norm_rows_kernel<true>, grid, dim3(norm_rows_threads(dim)), 0, s, x, residual, w, b,
+           static_cast<int>(dim), eps, y, q8);
+  } else {
+    launch(layer_norm_kernel, grid, dim3(norm_threads(dim)), 0, s, x, residual, w, b,
+           static_cast<int>(dim), eps, y, q8);
+  }
 }
 
 void add(float* y, const float* x, int64_t n, cudaStream_t s) {
-  add_kernel<<<blocks_for(n), kThreads, 0, s>>>(y, x, n);
-  MA_CUDA_CHECK_LAUNCH();
+  launch(add_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, s, y, x, n);
 }
 
 void add_bias(float* y, const float* bias, int64_t rows, int64_t dim, cudaStream_t s) {
-  add_bias_kernel<<<blocks_for(rows * dim), kThreads, 0, s>>>(y, bias, rows * dim, dim);
-  MA_CUDA_CHECK_LAUNCH();
+  launch(add_bias_kernel, dim3(blocks_for(rows * dim)), dim3(kThreads), 0, s, y, bias, rows * dim,
+         dim);
 }
 
-void gated(GateActivation act, float* gate, const float* up, int64_t n, cudaStream_t s) {
+void gated(GateActivation act, float* gate, const float* up, int64_t n, Q8Out q8, cudaStream_t s) {
   if (act == GateActivation::kSilu) {
-    swiglu_kernel<<<blocks_for(n), kThreads, 0, s>>>(gate, up, n);
+    launch(gated_kernel<GateActivation::kSilu>, dim3(blocks_for(n)), dim3(kThreads), 0, s, gate, up,
+           n, q8);
   } else {
-    geglu_kernel<<<blocks_for(n), kThreads, 0, s>>>(gate, up, n);
+    launch(gated_kernel<GateActivation::kGeluTanh>, dim3(blocks_for(n)), dim3(kThreads), 0, s, gate,
+           up, n, q8);
   }
-  MA_CUDA_CHECK_LAUNCH();
 }
 
 void softcap(float* x, int64_t n, float cap, cudaStream_t s) {
-  softcap_kernel<<<blocks_for(n), kThreads, 0, s>>>(x, n, cap);
-  MA_CUDA_CHECK_LAUNCH();
+  launch(softcap_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, s, x, n, cap);
+}
+
+void argmax(const float* x, int64_t n, int32_t* out, cudaStream_t s) {
+  launch(argmax_kernel, dim3(1), dim3(kArgmaxThreads), 0, s, x, n, out);
 }
 
 void embedding(const DeviceWeight& table, const int32_t* tokens, int64_t n_tokens, float scale,
                float* out, cudaStream_t s) {
   const dim3 grid(blocks_for(table.in), static_cast<unsigned>(n_tokens));
-  embedding_kernel<<<grid, kThreads, 0, s>>>(table, tokens, scale, out);
-  MA_CUDA_CHECK_LAUNCH();
+  launch(embedding_kernel, grid, dim3(kThreads), 0, s, table, tokens, scale, out);
 }
 
 }  // namespace ma::cuda

@@ -53,6 +53,48 @@ __global__ void dequantize_blocks_kernel(const uint8_t* q, const uint16_t* d, in
   }
 }
 
+// K-quants: one thread per 8 consecutive elements of a super-block (one
+// scale, one bit position), decoding the block's header once for all 8 and
+// storing them with one 16-byte store.
+template <GgmlType kType>
+__global__ void dequantize_kquant_kernel(DeviceWeight w, uint4* out) {
+  const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (i >= w.in * w.out / 8) return;
+  const int64_t sb = i / 32;  // super-block, row-major over the whole weight
+  const int e = 8 * static_cast<int>(i % 32);
+  const auto* b = static_cast<const uint8_t*>(w.q) + sb * kquant_block_bytes(kType);
+  float v[8];
+  if constexpr (kType == GgmlType::Q6_K) {
+    const int g = (e % 128) / 32;
+    const int ql = e / 128 * 64 + g % 2 * 32 + e % 32, qh = 128 + e / 128 * 32 + e % 32;
+    const float scale =
+        half_bits_to_float(w.d[sb]) * static_cast<float>(static_cast<int8_t>(b[192 + e / 16]));
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      const int q = ((b[ql + j] >> (4 * (g / 2))) & 0xF) | ((b[qh + j] >> (2 * g)) & 3) << 4;
+      v[j] = scale * static_cast<float>(q - 32);
+    }
+  } else {
+    constexpr bool kQ5 = kType == GgmlType::Q5_K;
+    const int sub = e / 32, q_off = (kQ5 ? 48 : 16) + e / 64 * 32 + e % 32;
+    int sc, m;
+    k4_scale_min(b + 4, sub, &sc, &m);
+    const float d = half_bits_to_float(static_cast<uint16_t>(b[0] | b[1] << 8));
+    const float dmin = half_bits_to_float(static_cast<uint16_t>(b[2] | b[3] << 8));
+    const float scale = d * static_cast<float>(sc), offset = dmin * static_cast<float>(m);
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      int q = (b[q_off + j] >> (4 * (sub % 2))) & 0xF;
+      if (kQ5) q += 16 * ((b[16 + e % 32 + j] >> sub) & 1);
+      v[j] = scale * static_cast<float>(q) - offset;
+    }
+  }
+  __half2 h[4];
+#pragma unroll
+  for (int k = 0; k < 4; ++k) h[k] = __floats2half2_rn(v[2 * k], v[2 * k + 1]);
+  out[i] = *reinterpret_cast<const uint4*>(h);
+}
+
 __global__ void to_f16_kernel(const float* x, int64_t n, __half* out) {
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) out[i] = __float2half_rn(x[i]);
@@ -77,6 +119,15 @@ void dequantize_f16(const DeviceWeight& w, uint16_t* out, cudaStream_t s) {
   } else if (w.type == GgmlType::Q8_0) {
     dequantize_blocks_kernel<false><<<blocks_for(n_blocks), kThreads, 0, s>>>(
         static_cast<const uint8_t*>(w.q), w.d, n_blocks, reinterpret_cast<uint4*>(out));
+  } else if (w.type == GgmlType::Q4_K) {
+    dequantize_kquant_kernel<GgmlType::Q4_K>
+        <<<blocks_for(w.in * w.out / 8), kThreads, 0, s>>>(w, reinterpret_cast<uint4*>(out));
+  } else if (w.type == GgmlType::Q5_K) {
+    dequantize_kquant_kernel<GgmlType::Q5_K>
+        <<<blocks_for(w.in * w.out / 8), kThreads, 0, s>>>(w, reinterpret_cast<uint4*>(out));
+  } else if (w.type == GgmlType::Q6_K) {
+    dequantize_kquant_kernel<GgmlType::Q6_K>
+        <<<blocks_for(w.in * w.out / 8), kThreads, 0, s>>>(w, reinterpret_cast<uint4*>(out));
   } else {
     dequantize_f16_kernel<<<blocks_for(w.in * w.out), kThreads, 0, s>>>(
         w, reinterpret_cast<__half*>(out));

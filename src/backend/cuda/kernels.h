@@ -10,23 +10,42 @@
 
 namespace ma::cuda {
 
+// An optional int8 copy of a kernel's float output in quantize_q8_1's layout,
+// written by the kernel that produces the floats, so the matvec reading them
+// needs no quantization launch of its own. Needs whole 32-element blocks.
+struct Q8Out {
+  int8_t* q = nullptr;
+  float* s = nullptr;
+};
+
 // --- elementwise_kernels.cu
-void rms_norm(const float* x, const float* w, int64_t rows, int64_t dim, float eps, float* y,
-              cudaStream_t s);
-void layer_norm(const float* x, const float* w, const float* b, int64_t rows, int64_t dim,
-                float eps, float* y, cudaStream_t s);
+// x += residual (when given, x is then written back), then y = norm(x), rows
+// of dim; x and y may alias.
+void rms_norm(float* x, const float* residual, const float* w, int64_t rows, int64_t dim, float eps,
+              float* y, Q8Out q8, cudaStream_t s);
+void layer_norm(float* x, const float* residual, const float* w, const float* b, int64_t rows,
+                int64_t dim, float eps, float* y, Q8Out q8, cudaStream_t s);
 void add(float* y, const float* x, int64_t n, cudaStream_t s);
 void add_bias(float* y, const float* bias, int64_t rows, int64_t dim, cudaStream_t s);
-void gated(GateActivation act, float* gate, const float* up, int64_t n, cudaStream_t s);
+void gated(GateActivation act, float* gate, const float* up, int64_t n, Q8Out q8, cudaStream_t s);
 void softcap(float* x, int64_t n, float cap, cudaStream_t s);
+// out[0] = the index of the largest of x[0, n) (NaN skipped, ties to the
+// lowest), or -1; one block.
+void argmax(const float* x, int64_t n, int32_t* out, cudaStream_t s);
 // out[t] = row tokens[t] of the table, times scale.
 void embedding(const DeviceWeight& table, const int32_t* tokens, int64_t n_tokens, float scale,
                float* out, cudaStream_t s);
 
 // --- rope_kernels.cu: x [n x heads x head_dim], token t at positions[t], pair
 // i turned by (pos * rate[i]) and scaled by mscale; rates in double.
-void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, int64_t n_dims, bool neox,
-          const int64_t* positions, const double* rates, float mscale, cudaStream_t s);
+struct RopeDevice {
+  int64_t n_dims = 0;
+  bool neox = false;
+  const double* rates = nullptr;
+  float mscale = 1.0f;
+};
+void rope(float* x, int64_t n, int64_t heads, int64_t head_dim, const RopeDevice& r,
+          const int64_t* positions, cudaStream_t s);
 
 // --- attention_kernels.cu
 // One layer's paged KV storage; rows are `row_elems` wide, physical row of
@@ -43,6 +62,11 @@ struct KvLayerDevice {
 // step reads each replay's positions).
 void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n,
               const int64_t* positions, cudaStream_t s);
+// rope_kernels.cu: one launch that rotates q [n x n_head x d] in place and
+// stores k (rotated) and v [n x n_head_kv x d] into the cache.
+void rope_store(const KvLayerDevice& kv, float* q, const float* k, const float* v, int64_t n,
+                int64_t n_head, int64_t n_head_kv, int64_t head_dim, const RopeDevice& r,
+                const int64_t* positions, cudaStream_t s);
 // Causal (optionally windowed, soft-capped) attention of q [n x n_head x d]
 // at positions[t] over the cached positions [0, positions[t]].
 void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,

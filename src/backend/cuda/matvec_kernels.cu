@@ -1,11 +1,15 @@
 // Matrix-vector products for decode: one warp per output row, each lane
 // reading 16-byte chunks so every weight byte is loaded once, coalesced,
-// with kUnroll independent loads in flight per lane. Q4_0 / Q8_0 multiply
-// int8 activations (quantize_q8_1) with dp4a; float types multiply the
-// float activations directly. One launch may cover several weights that
+// with kUnroll independent loads in flight per lane. Quantized types
+// multiply int8 activations (quantize_q8_1) with dp4a; float types multiply
+// the float activations directly. One launch may cover several weights that
 // read the same input (q, k, v; gate, up).
+#include <string>
+
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/launch.cuh"
+#include "core/error.h"
 
 namespace ma::cuda {
 namespace {
@@ -15,6 +19,8 @@ constexpr int kUnroll = 4;  // 16-byte loads in flight per lane
 
 // One warp per 32-element block: int8 quants, scale, and scale * sum(quants).
 __global__ void quantize_q8_1_kernel(const float* x, int64_t n_blocks, int8_t* xq, float2* xs) {
+  pdl_wait();
+  pdl_release();
   const int64_t b = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.y;
   if (b >= n_blocks) return;
   const float v = x[b * 32 + threadIdx.x];
@@ -147,122 +153,283 @@ __device__ float row_f32(const DeviceWeight& w, int64_t row, const Activations& 
   return acc;
 }
 
-// Q6_K (the usual type of the output head): a warp per super-block, each
-// lane eight consecutive elements, which share one scale and one bit group.
-__device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations& a) {
-  constexpr int64_t kBytes = 210;
-  const int64_t nsb = w.in / 256;
-  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kBytes;
-  const int e = 8 * static_cast<int>(threadIdx.x);
-  const int g = (e % 128) / 32;
-  const int ql_off = e / 128 * 64 + g % 2 * 32 + e % 32, qh_off = 128 + e / 128 * 32 + e % 32;
-  const int low_shift = 4 * (g / 2), high_shift = 2 * g;
-  float acc = 0.0f;
-  for (int64_t sb = 0; sb < nsb; ++sb) {
-    const uint8_t* b = blocks + sb * kBytes;
-    const float4 x0 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[0];
-    const float4 x1 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[1];
-    const float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
-    float sum = 0.0f;
-#pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      const int q = ((b[ql_off + j] >> low_shift) & 0xF) | ((b[qh_off + j] >> high_shift) & 3) << 4;
-      sum += xs[j] * static_cast<float>(q - 32);
-    }
-    const float d = half_bits_to_float(static_cast<uint16_t>(b[208] | b[209] << 8));
-    acc += d * static_cast<float>(static_cast<int8_t>(b[192 + e / 16])) * sum;
-  }
-  return acc;
+__device__ __forceinline__ int4 as_int4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  return make_int4(static_cast<int>(a), static_cast<int>(b), static_cast<int>(c),
+                   static_cast<int>(d));
 }
 
-// Q4_K / Q5_K (the bulk of Q4_K_M / Q5_K_M files): a warp per super-block,
-// each lane eight consecutive elements of one 32-element sub-block, so one
-// scale/min pair and one nibble (and fifth-bit) position per lane.
+// K-quants: eight lanes per 256-element super-block, four super-blocks per
+// warp step, kUnrollK steps in flight. Each lane loads 16 bytes of quants
+// (32 elements: 16 from each of two sub-blocks) and the block's header or
+// scales, and multiplies them with dp4a against the q8_1 activations.
+constexpr int kUnrollK = 2;
+
+// Q4_K / Q5_K: lane (g, h) takes bytes [16h, 16h + 16) of nibble group g:
+// low nibbles are elements 64g + 16h + j of sub-block 2g, high nibbles the
+// same j of sub-block 2g + 1 (Q5_K: fifth bit j of qh[16h + j], bits 2g and
+// 2g + 1).
 template <bool kQ5>
 __device__ float row_q45_k(const DeviceWeight& w, int64_t row, const Activations& a) {
   constexpr int64_t kBytes = kQ5 ? 176 : 144;
   constexpr int kQs = kQ5 ? 48 : 16;  // offset of the nibbles
   const int64_t nsb = w.in / 256;
   const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kBytes;
-  const int e = 8 * static_cast<int>(threadIdx.x);
-  const int sub = e / 32;
-  const int q_off = kQs + e / 64 * 32 + e % 32, shift = 4 * (sub % 2);
+  const int lane = static_cast<int>(threadIdx.x), g = (lane % 8) / 2, h = lane % 2;
   float acc = 0.0f;
-  for (int64_t sb = 0; sb < nsb; ++sb) {
-    const uint8_t* b = blocks + sb * kBytes;
-    const float4 x0 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[0];
-    const float4 x1 = reinterpret_cast<const float4*>(a.x + sb * 256 + e)[1];
-    const float xs[8] = {x0.x, x0.y, x0.z, x0.w, x1.x, x1.y, x1.z, x1.w};
-    float qx = 0.0f, sx = 0.0f;
+  for (int64_t sb0 = lane / 8; sb0 < nsb; sb0 += 4 * kUnrollK) {
+    uint4 head[kUnrollK], qs[kUnrollK], qh[kUnrollK];
 #pragma unroll
-    for (int j = 0; j < 8; ++j) {
-      int q = (b[q_off + j] >> shift) & 0xF;
-      if (kQ5) q += 16 * ((b[16 + e % 32 + j] >> sub) & 1);
-      qx += xs[j] * static_cast<float>(q);
-      sx += xs[j];
+    for (int u = 0; u < kUnrollK; ++u) {
+      const int64_t sb = sb0 + 4 * u;
+      if (sb < nsb) {
+        const uint8_t* b = blocks + sb * kBytes;
+        head[u] = __ldg(reinterpret_cast<const uint4*>(b));
+        qs[u] = __ldg(reinterpret_cast<const uint4*>(b + kQs + 32 * g + 16 * h));
+        if (kQ5) qh[u] = __ldg(reinterpret_cast<const uint4*>(b + 16 + 16 * h));
+      }
     }
-    int sc, m;
-    k4_scale_min(b + 4, sub, &sc, &m);
-    const float d = half_bits_to_float(static_cast<uint16_t>(b[0] | b[1] << 8));
-    const float dmin = half_bits_to_float(static_cast<uint16_t>(b[2] | b[3] << 8));
-    acc += d * static_cast<float>(sc) * qx - dmin * static_cast<float>(m) * sx;
+#pragma unroll
+    for (int u = 0; u < kUnrollK; ++u) {
+      const int64_t sb = sb0 + 4 * u;
+      if (sb >= nsb) continue;
+      const uint32_t q[4] = {qs[u].x, qs[u].y, qs[u].z, qs[u].w};
+      uint32_t lo[4], hi[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        lo[k] = q[k] & 0x0F0F0F0Fu;
+        hi[k] = (q[k] >> 4) & 0x0F0F0F0Fu;
+      }
+      if (kQ5) {
+        const uint32_t bits[4] = {qh[u].x, qh[u].y, qh[u].z, qh[u].w};
+#pragma unroll
+        for (int k = 0; k < 4; ++k) {
+          lo[k] |= ((bits[k] >> (2 * g)) & 0x01010101u) << 4;
+          hi[k] |= ((bits[k] >> (2 * g + 1)) & 0x01010101u) << 4;
+        }
+      }
+      const int64_t blk = sb * 8 + 2 * g;  // q8_1 block of the low nibbles
+      const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), a.xq[2 * blk + h], 0);
+      const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), a.xq[2 * blk + 2 + h], 0);
+      const uint32_t packed_words[3] = {head[u].y, head[u].z, head[u].w};
+      const auto* packed = reinterpret_cast<const uint8_t*>(packed_words);
+      int sc_lo, m_lo, sc_hi, m_hi;
+      k4_scale_min(packed, 2 * g, &sc_lo, &m_lo);
+      k4_scale_min(packed, 2 * g + 1, &sc_hi, &m_hi);
+      const float d = half_bits_to_float(static_cast<uint16_t>(head[u].x & 0xFFFFu));
+      const float dmin = half_bits_to_float(static_cast<uint16_t>(head[u].x >> 16));
+      const float2 xs_lo = a.xs[blk], xs_hi = a.xs[blk + 1];
+      acc += d * (static_cast<float>(sc_lo) * xs_lo.x * static_cast<float>(dot_lo) +
+                  static_cast<float>(sc_hi) * xs_hi.x * static_cast<float>(dot_hi));
+      // The mins multiply whole sub-block sums: one lane of the two adds them.
+      if (h == 0) {
+        acc -= dmin * (static_cast<float>(m_lo) * xs_lo.y + static_cast<float>(m_hi) * xs_hi.y);
+      }
+    }
   }
   return acc;
 }
 
-__device__ float row_dot(const DeviceWeight& w, int64_t row, const Activations& a) {
+// Q6_K (device layout: ql[128], qh[64], scales[16], d apart): lane (n, p)
+// takes ql bytes [64n + 16p, +16): low nibbles are elements
+// 128n + 32(p / 2) + 16(p % 2) + j, high nibbles those + 64; their two high
+// bits sit in qh[32n + 16(p % 2) + j] at shifts 2(p / 2) and 4 + 2(p / 2).
+__device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations& a) {
+  constexpr int64_t kBytes = 208;
+  const int64_t nsb = w.in / 256;
+  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kBytes;
+  const uint16_t* dr = w.d + row * nsb;
+  const int lane = static_cast<int>(threadIdx.x), n = (lane % 8) / 4, p = lane % 4;
+  const int shift = 2 * (p / 2);
+  const int e_lo = 128 * n + 32 * (p / 2) + 16 * (p % 2);
+  float acc = 0.0f;
+  for (int64_t sb0 = lane / 8; sb0 < nsb; sb0 += 4 * kUnrollK) {
+    uint4 ql[kUnrollK], qh[kUnrollK], sc[kUnrollK];
+    uint16_t dh[kUnrollK];
+#pragma unroll
+    for (int u = 0; u < kUnrollK; ++u) {
+      const int64_t sb = sb0 + 4 * u;
+      if (sb < nsb) {
+        const uint8_t* b = blocks + sb * kBytes;
+        ql[u] = __ldg(reinterpret_cast<const uint4*>(b + 64 * n + 16 * p));
+        qh[u] = __ldg(reinterpret_cast<const uint4*>(b + 128 + 32 * n + 16 * (p % 2)));
+        sc[u] = __ldg(reinterpret_cast<const uint4*>(b + 192));
+        dh[u] = __ldg(dr + sb);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < kUnrollK; ++u) {
+      const int64_t sb = sb0 + 4 * u;
+      if (sb >= nsb) continue;
+      const uint32_t l4[4] = {ql[u].x, ql[u].y, ql[u].z, ql[u].w};
+      const uint32_t h4[4] = {qh[u].x, qh[u].y, qh[u].z, qh[u].w};
+      uint32_t lo[4], hi[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        // 6-bit quants minus 32, per byte: in [-32, 31], so the byte-wise
+        // subtraction leaves signed int8s for dp4a.
+        lo[k] = __vsub4((l4[k] & 0x0F0F0F0Fu) | ((h4[k] >> shift) & 0x03030303u) << 4, 0x20202020u);
+        hi[k] = __vsub4(((l4[k] >> 4) & 0x0F0F0F0Fu) | ((h4[k] >> (shift + 4)) & 0x03030303u) << 4,
+                        0x20202020u);
+      }
+      const int64_t x_lo = (sb * 256 + e_lo) / 16, x_hi = x_lo + 4;  // int4 = 16 quants
+      const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), a.xq[x_lo], 0);
+      const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), a.xq[x_hi], 0);
+      const uint32_t s4[4] = {sc[u].x, sc[u].y, sc[u].z, sc[u].w};
+      const auto* scales = reinterpret_cast<const int8_t*>(s4);
+      const float s_lo = static_cast<float>(scales[e_lo / 16]);
+      const float s_hi = static_cast<float>(scales[e_lo / 16 + 4]);
+      acc += half_bits_to_float(dh[u]) * (s_lo * a.xs[x_lo / 2].x * static_cast<float>(dot_lo) +
+                                          s_hi * a.xs[x_hi / 2].x * static_cast<float>(dot_hi));
+    }
+  }
+  return acc;
+}
+
+template <GgmlType kType>
+__device__ __forceinline__ float row_dot(const DeviceWeight& w, int64_t row, const Activations& a) {
+  if constexpr (kType == GgmlType::Q6_K) return row_q6_k(w, row, a);
+  if constexpr (kType == GgmlType::Q4_K) return row_q45_k<false>(w, row, a);
+  if constexpr (kType == GgmlType::Q5_K) return row_q45_k<true>(w, row, a);
+  if constexpr (kType == GgmlType::Q4_0) return row_q4_0(w, row, a);
+  if constexpr (kType == GgmlType::Q8_0) return row_q8_0(w, row, a);
+  if constexpr (kType == GgmlType::F16) return row_16bit<false>(w, row, a);
+  if constexpr (kType == GgmlType::BF16) return row_16bit<true>(w, row, a);
+  if constexpr (kType == GgmlType::F32) return row_f32(w, row, a);
+}
+
+// Asks for bytes [p, p + bytes) to be brought into L2 (the 16-byte aligned
+// part; a hint that returns at once).
+__device__ __forceinline__ void prefetch_l2(const void* p, int64_t bytes) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  const uint64_t a = reinterpret_cast<uint64_t>(p);
+  const uint64_t lo = (a + 15) & ~uint64_t{15},
+                 hi = (a + static_cast<uint64_t>(bytes)) & ~uint64_t{15};
+  if (hi > lo) {
+    asm volatile("cp.async.bulk.prefetch.L2.global [%0], %1;" ::"l"(lo),
+                 "r"(static_cast<uint32_t>(hi - lo))
+                 : "memory");
+  }
+#endif
+}
+
+// The bytes of one row: its quants (or elements) and, for Q4_0 / Q8_0, its
+// scales.
+__device__ __forceinline__ void prefetch_row(const DeviceWeight& w, int64_t row) {
+  const auto* base = static_cast<const uint8_t*>(w.q);
   switch (w.type) {
-    case GgmlType::Q6_K:
-      return row_q6_k(w, row, a);
-    case GgmlType::Q4_K:
-      return row_q45_k<false>(w, row, a);
-    case GgmlType::Q5_K:
-      return row_q45_k<true>(w, row, a);
     case GgmlType::Q4_0:
-      return row_q4_0(w, row, a);
-    case GgmlType::Q8_0:
-      return row_q8_0(w, row, a);
-    case GgmlType::F16:
-      return row_16bit<false>(w, row, a);
-    case GgmlType::BF16:
-      return row_16bit<true>(w, row, a);
-    default:  // F32
-      return row_f32(w, row, a);
+    case GgmlType::Q8_0: {
+      const int64_t bytes = w.type == GgmlType::Q4_0 ? w.in / 2 : w.in;
+      prefetch_l2(base + row * bytes, bytes);
+      prefetch_l2(w.d + row * (w.in / 32), w.in / 32 * 2);
+      return;
+    }
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K: {
+      const int64_t nsb = w.in / 256, bytes = nsb * kquant_block_bytes(w.type);
+      prefetch_l2(base + row * bytes, bytes);
+      if (w.type == GgmlType::Q6_K) prefetch_l2(w.d + row * nsb, nsb * 2);
+      return;
+    }
+    default: {
+      const int64_t bytes = w.in * (w.type == GgmlType::F32 ? 4 : 2);
+      prefetch_l2(base + row * bytes, bytes);
+    }
   }
 }
 
-// Rows of all weights of the group, one after another.
+// Rows of all weights of the group, one after another. The weights do not
+// depend on earlier kernels, so each warp asks for its row before waiting on
+// its predecessor (launch.cuh) and the weight stream starts during its tail.
+template <GgmlType kType>
 __global__ void matvec_kernel(MatvecGroup g, Activations a) {
   int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.y;
   int k = 0;
   while (k < g.count && row >= g.w[k].out) row -= g.w[k++].out;
+  if (k < g.count && threadIdx.x == 0) prefetch_row(g.w[k], row);
+  pdl_wait();
+  pdl_release();
   if (k == g.count) return;
-  const float acc = warp_sum(row_dot(g.w[k], row, a));
+  const float acc = warp_sum(row_dot<kType>(g.w[k], row, a));
   if (threadIdx.x == 0) g.y[k][row] = acc;
+}
+
+using MatvecKernel = void (*)(MatvecGroup, Activations);
+
+// The instantiated kernels, one per weight type: the supported set.
+MatvecKernel matvec_kernel_for(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32:
+      return matvec_kernel<GgmlType::F32>;
+    case GgmlType::F16:
+      return matvec_kernel<GgmlType::F16>;
+    case GgmlType::BF16:
+      return matvec_kernel<GgmlType::BF16>;
+    case GgmlType::Q8_0:
+      return matvec_kernel<GgmlType::Q8_0>;
+    case GgmlType::Q4_0:
+      return matvec_kernel<GgmlType::Q4_0>;
+    case GgmlType::Q4_K:
+      return matvec_kernel<GgmlType::Q4_K>;
+    case GgmlType::Q5_K:
+      return matvec_kernel<GgmlType::Q5_K>;
+    case GgmlType::Q6_K:
+      return matvec_kernel<GgmlType::Q6_K>;
+    default:
+      throw Error("CUDA matvec: no kernel for " + std::string(ggml_type_name(type)) +
+                  " weights (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
+  }
+}
+
+void launch_group(const MatvecGroup& g, const Activations& a, cudaStream_t s) {
+  int64_t rows = 0;
+  for (int k = 0; k < g.count; ++k) rows += g.w[k].out;
+  const dim3 block(32, kWarps);
+  launch(matvec_kernel_for(g.w[0].type), dim3(static_cast<unsigned>((rows + kWarps - 1) / kWarps)),
+         block, 0, s, g, a);
 }
 
 }  // namespace
 
 bool matvec_needs_q8_1(GgmlType type) {
-  return type == GgmlType::Q4_0 || type == GgmlType::Q8_0;
+  switch (type) {
+    case GgmlType::Q4_0:
+    case GgmlType::Q8_0:
+    case GgmlType::Q4_K:
+    case GgmlType::Q5_K:
+    case GgmlType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
 }
 
 void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs, cudaStream_t s) {
   const int64_t n_blocks = n * in / 32;
   const dim3 block(32, kWarps);
-  quantize_q8_1_kernel<<<static_cast<unsigned>((n_blocks + kWarps - 1) / kWarps), block, 0, s>>>(
-      x, n_blocks, xq, reinterpret_cast<float2*>(xs));
-  MA_CUDA_CHECK_LAUNCH();
+  launch(quantize_q8_1_kernel, dim3(static_cast<unsigned>((n_blocks + kWarps - 1) / kWarps)), block,
+         0, s, x, n_blocks, xq, reinterpret_cast<float2*>(xs));
 }
 
+// A group of one weight type is one launch; a mixed group (Q4_K_M's q, k
+// and v) one launch per type's kernel for each weight.
 void matvec(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
             cudaStream_t s) {
-  int64_t rows = 0;
-  for (int k = 0; k < g.count; ++k) rows += g.w[k].out;
-  const dim3 block(32, kWarps);
   const Activations a{x, reinterpret_cast<const int4*>(xq), reinterpret_cast<const float2*>(xs)};
-  matvec_kernel<<<static_cast<unsigned>((rows + kWarps - 1) / kWarps), block, 0, s>>>(g, a);
-  MA_CUDA_CHECK_LAUNCH();
+  bool uniform = true;
+  for (int k = 1; k < g.count; ++k) uniform = uniform && g.w[k].type == g.w[0].type;
+  if (uniform) {
+    launch_group(g, a, s);
+    return;
+  }
+  for (int k = 0; k < g.count; ++k) {
+    MatvecGroup one;
+    one.w[0] = g.w[k];
+    one.y[0] = g.y[k];
+    one.count = 1;
+    launch_group(one, a, s);
+  }
 }
 
 }  // namespace ma::cuda

@@ -1,0 +1,81 @@
+// VNNI kernel for the 8-row interleaved Q8_0 layout (see q8_0x8.h): the
+// weights are stored +128 as unsigned bytes, exactly what vpdpbusd takes, so
+// each 32-byte load of 8 rows x 4 quants costs one instruction per token.
+// Compiled with AVX512-VNNI/VL flags (CMakeLists.txt: *_vnni.cpp) and called
+// only after the run-time CPU check in cpu_dispatch.cpp.
+#include "backend/cpu/q8_0x8.h"
+
+#if defined(__x86_64__) && defined(__AVX512VNNI__) && defined(__AVX512VL__) && defined(__F16C__)
+#include <immintrin.h>
+
+#include "quant/blocks.h"
+
+namespace ma::cpu {
+namespace {
+
+// acc += w . (the 4 bytes at x, broadcast), with the broadcast folded into
+// the instruction's memory operand ({1to8}). Compilers emit a separate
+// vpbroadcastd for _mm256_set1_epi32, and the loop is bound by instruction
+// issue, so this saves one instruction per product.
+using Unaligned32 = int32_t __attribute__((may_alias, aligned(1)));
+
+inline __m256i dpbusd_bcast(__m256i acc, __m256i w, const int8_t* x) {
+  __asm__("vpdpbusd %2%{1to8%}, %1, %0"
+          : "+v"(acc)
+          : "v"(w), "m"(*reinterpret_cast<const Unaligned32*>(x)));
+  return acc;
+}
+
+template <int kTokens>
+void gemv_chunk(const BlockQ8_0x8* group, int64_t n_blocks, const BlockQ8_0* const* x,
+                const int32_t* const* sums, float* const* y) {
+  __m256 acc[kTokens];
+  for (int t = 0; t < kTokens; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t k = 0; k < n_blocks; ++k) {
+    const BlockQ8_0x8& b = group[k];
+    __m256i p[kTokens];
+    // The +128 of the stored quants adds 128 * sum(x) to every row's dot.
+    for (int t = 0; t < kTokens; ++t) p[t] = _mm256_set1_epi32(-128 * sums[t][k]);
+    for (int g = 0; g < 8; ++g) {
+      const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.qs + 32 * g));
+      for (int t = 0; t < kTokens; ++t) {
+        p[t] = dpbusd_bcast(p[t], v, x[t][k].qs + 4 * g);
+      }
+    }
+    const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b.d)));
+    for (int t = 0; t < kTokens; ++t) {
+      const __m256 d = _mm256_mul_ps(dw, _mm256_set1_ps(_cvtsh_ss(x[t][k].d)));
+      acc[t] = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(p[t]), acc[t]);
+    }
+  }
+  for (int t = 0; t < kTokens; ++t) _mm256_storeu_ps(y[t], acc[t]);
+}
+
+void gemv_vnni(const BlockQ8_0x8* group, int64_t n_blocks, const void* const* x_rows,
+               const int32_t* const* x_sums, int n_tokens, float* const* y) {
+  const auto* const* x = reinterpret_cast<const BlockQ8_0* const*>(x_rows);
+  // Eight tokens give eight independent vpdpbusd chains, enough to hide its
+  // latency (four leave the unit half idle); AVX-512 has the 32 registers.
+  int t = 0;
+  for (; t + 8 <= n_tokens; t += 8) gemv_chunk<8>(group, n_blocks, x + t, x_sums + t, y + t);
+  for (; t + 4 <= n_tokens; t += 4) gemv_chunk<4>(group, n_blocks, x + t, x_sums + t, y + t);
+  for (; t < n_tokens; ++t) gemv_chunk<1>(group, n_blocks, x + t, x_sums + t, y + t);
+}
+
+}  // namespace
+
+GemvQ8_0x8 vnni_gemv_q8_0x8_unchecked() {
+  return gemv_vnni;
+}
+
+}  // namespace ma::cpu
+
+#else
+
+namespace ma::cpu {
+GemvQ8_0x8 vnni_gemv_q8_0x8() {
+  return nullptr;
+}
+}  // namespace ma::cpu
+
+#endif
