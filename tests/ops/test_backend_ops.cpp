@@ -368,6 +368,13 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
       {8, 8, 64, 90, 90, 0, 30.0, KvType::kF16},
       {6, 3, 64, 129, 65, 70, 0, KvType::kF16},
       {4, 2, 128, 67, 2, 0, 0, KvType::kF16},
+      // Decode steps over caches of more than 256 positions (the GPU splits
+      // the keys over blocks and merges the partial softmaxes): splits
+      // past the position, a window, soft-capping, both cache types.
+      {4, 2, 64, 600, 1, 0, 0, KvType::kF16},
+      {4, 2, 128, 700, 1, 100, 0, KvType::kF32},
+      {8, 2, 64, 530, 1, 0, 30.0, KvType::kF16},
+      {4, 4, 32, 1500, 1, 0, 0, KvType::kF32},
   };
   uint32_t seed = 100;
   for (const auto& c : cases) {

@@ -5,6 +5,7 @@
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/flash_attention.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/launch.cuh"
 #include "core/error.h"
 
 namespace ma::cuda {
@@ -13,6 +14,10 @@ namespace {
 constexpr int kThreads = 128;  // 4 warps; also the key tile
 constexpr int kTile = kThreads;
 constexpr int kMaxHeadDim = 2 * kThreads;
+// Decode over a cache of more than kSplitMinChunk positions is split into
+// at most kMaxSplits key ranges of at least kSplitMinChunk.
+constexpr int64_t kSplitMinChunk = 256;
+constexpr int64_t kMaxSplits = 32;
 
 template <typename T>
 __device__ __forceinline__ float load(const T* p);
@@ -58,13 +63,31 @@ struct AttnParams {
   float scale, softcap;
 };
 
+// Decode split over the keys: block (t, h, split) takes the keys of
+// [split * chunk, (split + 1) * chunk) that query t sees and leaves its
+// unnormalised output with its running max and sum in `partial`; the last
+// block of (t, h) to finish (counted in `done`, which it resets) merges
+// them. The split count comes from the cache's capacity, not the position,
+// so a recorded decode step keeps its grid; splits past the position end at
+// once.
+struct SplitParams {
+  int64_t chunk = 0;  // keys per split; 0: one block per (t, h), no partials
+  int n_splits = 1;
+  float* partial = nullptr;  // [n x n_head x n_splits x (d + 2)]
+  int* done = nullptr;       // [n x n_head], zero between steps
+};
+
 template <typename T>
 __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table, const float* q,
-                                 const int64_t* positions, AttnParams p, float* out) {
+                                 const int64_t* positions, AttnParams p, SplitParams sp,
+                                 float* out) {
   __shared__ float qs[kMaxHeadDim];
   __shared__ float ps[kTile];
   __shared__ float scratch[32];
-  const int64_t t = blockIdx.x, h = blockIdx.y;
+  __shared__ bool last_block;
+  pdl_wait();
+  pdl_release();
+  const int64_t t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
   const int64_t kvh = h / (p.n_head / p.n_head_kv);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int64_t d = p.head_dim;
@@ -73,10 +96,15 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
   __syncthreads();
 
   const int64_t pos = positions[t];
-  const int64_t lo = p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
+  int64_t lo = p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
+  int64_t hi = pos;
+  if (sp.chunk > 0) {
+    lo = lo > split * sp.chunk ? lo : split * sp.chunk;
+    hi = hi < (split + 1) * sp.chunk - 1 ? hi : (split + 1) * sp.chunk - 1;
+  }
   float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
-  for (int64_t j0 = lo; j0 <= pos; j0 += kTile) {
-    const int cnt = static_cast<int>(pos - j0 + 1 < kTile ? pos - j0 + 1 : kTile);
+  for (int64_t j0 = lo; j0 <= hi; j0 += kTile) {
+    const int cnt = static_cast<int>(hi - j0 + 1 < kTile ? hi - j0 + 1 : kTile);
     for (int jj = warp; jj < cnt; jj += kThreads / 32) {
       const T* krow = kc + physical_row(table, p.page_size, j0 + jj) * p.row_elems + kvh * d;
       float s = 0.0f;
@@ -106,8 +134,42 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
     __syncthreads();
   }
   float* orow = out + (t * p.n_head + h) * d;
-  if (tid < d) orow[tid] = acc0 / l;
-  if (tid + kThreads < d) orow[tid + kThreads] = acc1 / l;
+  if (sp.chunk == 0) {
+    if (tid < d) orow[tid] = acc0 / l;
+    if (tid + kThreads < d) orow[tid + kThreads] = acc1 / l;
+    return;
+  }
+  const int64_t th = t * p.n_head + h;
+  float* part = sp.partial + (th * sp.n_splits + split) * (d + 2);
+  if (tid == 0) {
+    part[0] = m;
+    part[1] = l;
+  }
+  if (tid < d) part[2 + tid] = acc0;
+  if (tid + kThreads < d) part[2 + tid + kThreads] = acc1;
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) last_block = atomicAdd(sp.done + th, 1) == sp.n_splits - 1;
+  __syncthreads();
+  if (!last_block) return;
+  // The other blocks' partials bypass L1 (__ldcg): they were written
+  // elsewhere after this block started.
+  const float* parts = sp.partial + th * sp.n_splits * (d + 2);
+  float big = -INFINITY;
+  for (int s = 0; s < sp.n_splits; ++s) big = fmaxf(big, __ldcg(parts + s * (d + 2)));
+  float sum = 0.0f, o0 = 0.0f, o1 = 0.0f;
+  for (int s = 0; s < sp.n_splits; ++s) {
+    const float* ps_ = parts + s * (d + 2);
+    const float ls = __ldcg(ps_ + 1);
+    if (ls == 0.0f) continue;  // a split without keys
+    const float w = __expf(__ldcg(ps_) - big);
+    sum += ls * w;
+    if (tid < d) o0 += w * __ldcg(ps_ + 2 + tid);
+    if (tid + kThreads < d) o1 += w * __ldcg(ps_ + 2 + tid + kThreads);
+  }
+  if (tid < d) orow[tid] = o0 / sum;
+  if (tid + kThreads < d) orow[tid + kThreads] = o1 / sum;
+  if (tid == 0) sp.done[th] = 0;
 }
 
 // Prefill: a block takes kQTile queries of one head and walks key tiles of
@@ -261,7 +323,8 @@ void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n
 }
 
 void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,
-               const ref::AttentionShape& shape, float* out, cudaStream_t s) {
+               const ref::AttentionShape& shape, const AttentionScratch& scratch, float* out,
+               cudaStream_t s) {
   if (shape.head_dim > kMaxHeadDim || shape.n_head % shape.n_head_kv != 0) {
     throw Error("CUDA attention supports head_dim up to " + std::to_string(kMaxHeadDim) +
                 " and n_head a multiple of n_head_kv (got head_dim " +
@@ -290,17 +353,37 @@ void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t
     MA_CUDA_CHECK_LAUNCH();
     return;
   }
-  const dim3 grid(static_cast<unsigned>(n), static_cast<unsigned>(shape.n_head));
-  if (kv.f16) {
-    attention_kernel<<<grid, kThreads, 0, s>>>(static_cast<const __half*>(kv.k),
-                                               static_cast<const __half*>(kv.v), kv.block_table, q,
-                                               positions, p, out);
-  } else {
-    attention_kernel<<<grid, kThreads, 0, s>>>(static_cast<const float*>(kv.k),
-                                               static_cast<const float*>(kv.v), kv.block_table, q,
-                                               positions, p, out);
+  SplitParams sp;
+  const DecodeSplit split = decode_split(kv, n);
+  if (split.n_splits > 1) {
+    if (scratch.partial == nullptr || scratch.done == nullptr) {
+      throw Error("CUDA attention: a split decode step needs its scratch");
+    }
+    sp.chunk = split.chunk;
+    sp.n_splits = split.n_splits;
+    sp.partial = scratch.partial;
+    sp.done = scratch.done;
   }
-  MA_CUDA_CHECK_LAUNCH();
+  const dim3 grid(static_cast<unsigned>(n), static_cast<unsigned>(shape.n_head),
+                  static_cast<unsigned>(sp.n_splits));
+  if (kv.f16) {
+    launch(attention_kernel<__half>, grid, dim3(kThreads), 0, s, static_cast<const __half*>(kv.k),
+           static_cast<const __half*>(kv.v), static_cast<const int32_t*>(kv.block_table), q,
+           positions, p, sp, out);
+  } else {
+    launch(attention_kernel<float>, grid, dim3(kThreads), 0, s, static_cast<const float*>(kv.k),
+           static_cast<const float*>(kv.v), static_cast<const int32_t*>(kv.block_table), q,
+           positions, p, sp, out);
+  }
+}
+
+DecodeSplit decode_split(const KvLayerDevice& kv, int64_t n) {
+  DecodeSplit d;
+  if (n != 1 || kv.capacity <= kSplitMinChunk) return d;
+  const int64_t per = (kv.capacity + kMaxSplits - 1) / kMaxSplits;
+  d.chunk = per > kSplitMinChunk ? (per + kTile - 1) / kTile * kTile : kSplitMinChunk;
+  d.n_splits = static_cast<int>((kv.capacity + d.chunk - 1) / d.chunk);
+  return d;
 }
 
 }  // namespace ma::cuda

@@ -270,7 +270,7 @@ class CudaBackend final : public Backend {
     } else {
       kv_store(layer, k, v, n, positions, stream_);
     }
-    cuda::attention(layer, q, n, positions, shape, out, stream_);
+    cuda::attention(layer, q, n, positions, shape, split_scratch(layer, n, shape), out, stream_);
   }
 
  private:
@@ -381,6 +381,22 @@ class CudaBackend final : public Backend {
     return q8_buffer(dim);
   }
 
+  // The partials and counters of a split decode step, grown to the largest
+  // need (the counters start at zero; each step leaves them at zero).
+  AttentionScratch split_scratch(const KvLayerDevice& kv, int64_t n,
+                                 const ref::AttentionShape& shape) {
+    const DecodeSplit split = decode_split(kv, n);
+    if (split.n_splits <= 1) return {};
+    const size_t floats = static_cast<size_t>(shape.n_head * split.n_splits * (shape.head_dim + 2));
+    const size_t counters = static_cast<size_t>(shape.n_head) * sizeof(int);
+    auto* partial = static_cast<float*>(grow(split_partial_, floats * sizeof(float), "attention"));
+    if (counters > split_done_.bytes()) {
+      grow(split_done_, counters, "attention");
+      MA_CUDA_CHECK(cudaMemsetAsync(split_done_.get(), 0, counters, stream_));
+    }
+    return {partial, static_cast<int*>(split_done_.get())};
+  }
+
   RopeDevice rope_device(const RopeParams& p) {
     const RopeTable& rt = store_.rope(p);
     RopeDevice r;
@@ -437,6 +453,7 @@ class CudaBackend final : public Backend {
       d.block_table = table;
       d.page_size = kv.page_size();
       d.row_elems = kv.row_elems(l);
+      d.capacity = static_cast<int64_t>(rows);
       d.f16 = f16;
       kv_layers_.push_back(d);
     }
@@ -468,7 +485,7 @@ class CudaBackend final : public Backend {
   uint64_t generation_ = 0;  // counts buffer reallocations
   Recording graphs_[2];      // decode with logits out; greedy decode
   Download recorded_download_;
-  DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_, argmax_;
+  DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_, argmax_, split_partial_, split_done_;
   // The float buffer (n floats) whose q8_1 copy act_q_ / act_s_ hold (its
   // producer wrote both); every other op that writes clears it.
   struct Quantized {

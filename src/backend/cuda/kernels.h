@@ -56,6 +56,7 @@ struct KvLayerDevice {
   const int32_t* block_table = nullptr;
   int64_t page_size = 0;
   int64_t row_elems = 0;
+  int64_t capacity = 0;  // positions the cache holds
   bool f16 = true;
 };
 // Writes k, v [n x row_elems] at positions[t] (device memory, so a recorded
@@ -67,10 +68,24 @@ void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n
 void rope_store(const KvLayerDevice& kv, float* q, const float* k, const float* v, int64_t n,
                 int64_t n_head, int64_t n_head_kv, int64_t head_dim, const RopeDevice& r,
                 const int64_t* positions, cudaStream_t s);
+// How a decode step's keys are split over thread blocks (fixed by the
+// cache's capacity, so a recorded step keeps its grid); one split: none.
+struct DecodeSplit {
+  int64_t chunk = 0;
+  int n_splits = 1;
+};
+DecodeSplit decode_split(const KvLayerDevice& kv, int64_t n);
+// Device scratch of a split decode step: partial [n_head x n_splits x
+// (head_dim + 2)] floats and done [n_head] ints, zeroed once.
+struct AttentionScratch {
+  float* partial = nullptr;
+  int* done = nullptr;
+};
 // Causal (optionally windowed, soft-capped) attention of q [n x n_head x d]
 // at positions[t] over the cached positions [0, positions[t]].
 void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,
-               const ref::AttentionShape& shape, float* out, cudaStream_t s);
+               const ref::AttentionShape& shape, const AttentionScratch& scratch, float* out,
+               cudaStream_t s);
 
 // --- matvec_kernels.cu
 // x [n x in] floats -> int8 [n x in] and per 32-block (scale, scale * sum of quants).
