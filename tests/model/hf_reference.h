@@ -60,6 +60,19 @@ inline void decode_each(Session& session, const std::vector<int32_t>& ids, size_
   }
 }
 
+// The logits of every position of ref.ids, [ids x vocab]: "prefill" runs
+// them in batched passes (prefill_all), "decode" one token at a time.
+inline std::vector<float> logits_in_mode(Session& session, const HfReference& ref, size_t vocab,
+                                         const std::string& mode) {
+  std::vector<float> got(ref.ids.size() * vocab);
+  if (mode == "prefill") {
+    session.prefill_all(ref.ids, got.data());
+  } else {
+    decode_each(session, ref.ids, vocab, got.data());
+  }
+  return got;
+}
+
 // Compares [positions x vocab] logits with the reference's: flags every
 // position whose top-1 token differs, and returns the largest |difference|.
 inline double compare_logits(const std::vector<float>& got, const HfReference& ref, size_t vocab) {

@@ -100,12 +100,7 @@ TEST_P(JambaHfParity, LogitsMatchTransformers) {
   so.n_batch = 7;             // prefill crosses batch boundaries: KV rows and states carry over
   so.kv_type = KvType::kF32;  // an F16 cache alone moves the logits by ~5e-3
   Session session(*model, so);
-  std::vector<float> got(ref.logits.size());
-  if (mode == "prefill") {
-    session.prefill_all(ref.ids, got.data());
-  } else {
-    test::decode_each(session, ref.ids, V, got.data());
-  }
+  const std::vector<float> got = test::logits_in_mode(session, ref, V, mode);
   const double worst = test::compare_logits(got, ref, V);
   EXPECT_LT(worst, tolerance::kModelLogitsMaxAbs);
   RecordProperty("max_abs_logit_diff", std::to_string(worst));

@@ -45,12 +45,7 @@ TEST_P(LlamaHfParity, LogitsMatchTransformers) {
   so.kv_type = KvType::kF32;
   so.device = device;
   Session session(*model, so);
-  std::vector<float> got(ref.logits.size());
-  if (mode == "prefill") {
-    session.prefill_all(ref.ids, got.data());
-  } else {
-    test::decode_each(session, ref.ids, V, got.data());
-  }
+  const std::vector<float> got = test::logits_in_mode(session, ref, V, mode);
   const double worst = test::compare_logits(got, ref, V);
   EXPECT_LT(worst, tolerance::kModelLogitsMaxAbs);
   RecordProperty("max_abs_logit_diff", std::to_string(worst));

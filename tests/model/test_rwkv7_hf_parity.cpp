@@ -157,12 +157,7 @@ TEST_P(Rwkv7HfParity, LogitsMatchFp64Recurrence) {
   so.n_ctx = 32;
   so.n_batch = 17;  // a chunked batch (16 + 1 tokens), then a recurrent one carrying the state
   Session session(*model, so);
-  std::vector<float> got(ref.logits.size());
-  if (mode == "prefill") {
-    session.prefill_all(ref.ids, got.data());
-  } else {
-    test::decode_each(session, ref.ids, V, got.data());
-  }
+  const std::vector<float> got = test::logits_in_mode(session, ref, V, mode);
   const double worst = test::compare_logits(got, ref, V);
   EXPECT_LT(worst, tolerance::kModelLogitsMaxAbs);
   RecordProperty("max_abs_logit_diff", std::to_string(worst));

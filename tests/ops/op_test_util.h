@@ -1,4 +1,4 @@
-// Random data and error measures for the op-by-op tests.
+// Random data, error measures and tolerance choices for the op-by-op tests.
 #pragma once
 
 #include <cmath>
@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backend/weight.h"
+#include "ops/tolerances.h"
 #include "quant/quantize.h"
 
 namespace ma::test {
@@ -74,5 +75,20 @@ struct F32Weight {
     w.row_bytes = static_cast<size_t>(in) * sizeof(float);
   }
 };
+
+// The NMSE bound of a matmul with weights of type t against the fp64
+// reference. A GPU's prefill rounds activations to the weight's 16-bit type
+// for the tensor cores (gpu_prefill); decode and the CPU keep them in fp32.
+inline double matmul_tolerance(GgmlType t, bool gpu_prefill = false) {
+  switch (t) {
+    case GgmlType::F32:
+      return tolerance::kFp32Nmse;
+    case GgmlType::F16:
+    case GgmlType::BF16:
+      return gpu_prefill ? tolerance::kHalfActivationNmse : tolerance::kHalfWeightNmse;
+    default:
+      return tolerance::kQuantizedNmse;
+  }
+}
 
 }  // namespace ma::test

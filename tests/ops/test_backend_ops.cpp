@@ -74,19 +74,8 @@ class BackendOps : public ::testing::TestWithParam<Device> {
   }
 };
 
-// On the GPU, prefill products round activations to the weight's 16-bit type
-// (tensor cores); decode keeps them in fp32 like the CPU.
 double matmul_tolerance(GgmlType t, Device d, int64_t n_tokens) {
-  switch (t) {
-    case GgmlType::F32:
-      return tolerance::kFp32Nmse;
-    case GgmlType::F16:
-    case GgmlType::BF16:
-      return d == Device::kCuda && n_tokens > 1 ? tolerance::kHalfActivationNmse
-                                                : tolerance::kHalfWeightNmse;
-    default:
-      return tolerance::kQuantizedNmse;
-  }
+  return test::matmul_tolerance(t, d == Device::kCuda && n_tokens > 1);
 }
 
 TEST_P(BackendOps, MatmulMatchesReference) {

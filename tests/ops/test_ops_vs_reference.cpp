@@ -18,17 +18,7 @@ using test::random_floats;
 using test::TestWeight;
 using test::to_double;
 
-double matmul_tolerance(GgmlType t) {
-  switch (t) {
-    case GgmlType::F32:
-      return tolerance::kFp32Nmse;
-    case GgmlType::F16:
-    case GgmlType::BF16:
-      return tolerance::kHalfWeightNmse;
-    default:
-      return tolerance::kQuantizedNmse;
-  }
-}
+using test::matmul_tolerance;
 
 class OpsMatmul : public ::testing::TestWithParam<GgmlType> {};
 
