@@ -58,12 +58,16 @@ TEST(CliEngine, RunJsonAndSeeds) {
   EXPECT_GT(sa["generation_tokens_per_second"].get<double>(), 0);
 }
 
+// With an F32 cache: through an F16 one, a 1e-7 difference in summation
+// order between the prompt kernel and the decode loop (FMA contraction
+// differs between -O1 and -O3 builds) flips the f16 rounding of a few K/V
+// elements in later layers, which moves stories260K's logits by up to 2e-3.
 TEST(CliEngine, LogitsPrefillAndDecodeAgree) {
   MA_REQUIRE_SHARED(path, "models/stories260K.gguf");
   const auto dir = std::filesystem::temp_directory_path();
   const auto pre = dir / ("ma_logits_pre_" + std::to_string(::getpid()));
   const auto dec = dir / ("ma_logits_dec_" + std::to_string(::getpid()));
-  const std::string ids = " --ids '1 403 407 261 378 10' ";
+  const std::string ids = " --ids '1 403 407 261 378 10' --kv-type f32 ";
   auto r = run_cli("logits -m " + path.string() + ids + "--mode prefill -o " + pre.string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_cli("logits -m " + path.string() + ids + "--mode decode -o " + dec.string());

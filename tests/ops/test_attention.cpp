@@ -86,7 +86,7 @@ TEST(OpsAttention, PagedMatchesReference) {
       {8, 4, 8, 6, 6, 0, 0, KvType::kF32},
   };
   uint32_t seed = 100;
-  // Both prompt kernels: the per-head loop and the opt-in tiled one.
+  // Both prompt kernels: the per-head loop and the tiled one.
   for (const char* tiled : {"0", "1"}) {
     ::setenv("MA_CPU_TILED_ATTENTION", tiled, 1);
     for (const auto& c : cases) {
