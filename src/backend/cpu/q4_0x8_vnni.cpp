@@ -8,23 +8,11 @@
 #if defined(__x86_64__) && defined(__AVX512VNNI__) && defined(__AVX512VL__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include "backend/cpu/vnni_bcast.h"
 #include "quant/blocks.h"
 
 namespace ma::cpu {
 namespace {
-
-// acc += w . (the 4 bytes at x, broadcast), with the broadcast folded into
-// the instruction's memory operand ({1to8}). Compilers emit a separate
-// vpbroadcastd for _mm256_set1_epi32, and the loop is bound by instruction
-// issue, so this saves one instruction per product.
-using Unaligned32 = int32_t __attribute__((may_alias, aligned(1)));
-
-inline __m256i dpbusd_bcast(__m256i acc, __m256i w, const int8_t* x) {
-  __asm__("vpdpbusd %2%{1to8%}, %1, %0"
-          : "+v"(acc)
-          : "v"(w), "m"(*reinterpret_cast<const Unaligned32*>(x)));
-  return acc;
-}
 
 template <int kTokens>
 void gemv_chunk(const BlockQ4_0x8* group, int64_t n_blocks, const BlockQ8_0* const* x,
