@@ -364,6 +364,14 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
       {4, 2, 128, 700, 1, 100, 0, KvType::kF32},
       {8, 2, 64, 530, 1, 0, 30.0, KvType::kF16},
       {4, 4, 32, 1500, 1, 0, 0, KvType::kF32},
+      // The GPU's decode kernels per head dim (16-byte rows, 32 / 64 / 128 /
+      // 256): short and long caches, a few queries per step, GQA.
+      {8, 2, 128, 1000, 1, 0, 0, KvType::kF16},
+      {4, 1, 32, 90, 1, 0, 0, KvType::kF16},
+      {4, 2, 256, 300, 1, 0, 0, KvType::kF16},
+      {4, 4, 64, 5, 1, 0, 0, KvType::kF32},
+      {8, 4, 128, 150, 3, 0, 30.0, KvType::kF16},
+      {4, 2, 32, 200, 2, 50, 0, KvType::kF32},
   };
   uint32_t seed = 100;
   for (const auto& c : cases) {

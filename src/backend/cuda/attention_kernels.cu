@@ -1,7 +1,10 @@
 // The paged KV cache on the device: storing rows, and causal attention that
 // reads the pages through the block table (GQA by index, no copies of K/V).
-// One thread block per (query token, head) walks the visible keys in tiles of
-// kTile with an online softmax; scores live in shared memory.
+// Decode: one thread block per (query token, head, key range) with an online
+// softmax, the ranges merged by the last block; specialised kernels per head
+// dim read rows with 16-byte loads, a generic one takes other shapes.
+#include <type_traits>
+
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/flash_attention.h"
 #include "backend/cuda/kernels.h"
@@ -15,8 +18,10 @@ constexpr int kThreads = 128;  // 4 warps; also the key tile
 constexpr int kTile = kThreads;
 constexpr int kMaxHeadDim = 2 * kThreads;
 // Decode over a cache of more than kSplitMinChunk positions is split into
-// at most kMaxSplits key ranges of at least kSplitMinChunk.
-constexpr int64_t kSplitMinChunk = 256;
+// at most kMaxSplits key ranges of at least kSplitMinChunk: a step reads
+// each key range on its own block, so the latency of a long cache spreads
+// over the card.
+constexpr int64_t kSplitMinChunk = 64;
 constexpr int64_t kMaxSplits = 32;
 
 template <typename T>
@@ -77,6 +82,60 @@ struct SplitParams {
   int* done = nullptr;       // [n x n_head], zero between steps
 };
 
+// Ends a decode block holding o[k] of dims tid + kThreads * k (its keys'
+// unnormalised sum), running max m and sum l: writes the output, or, split,
+// its partial; the last block of (t, h) to finish (counted in `done`,
+// which it resets) merges the partials.
+template <int kPer>
+__device__ void finish_decode(const float (&o)[kPer], float m, float l, int64_t d, int64_t th,
+                              int64_t split, const SplitParams& sp, float* orow) {
+  __shared__ bool last_block;
+  const int tid = static_cast<int>(threadIdx.x);
+  if (sp.chunk == 0) {
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      if (tid + kThreads * k < d) orow[tid + kThreads * k] = o[k] / l;
+    }
+    return;
+  }
+  float* partial = sp.partial + (th * sp.n_splits + split) * (d + 2);
+  if (tid == 0) {
+    partial[0] = m;
+    partial[1] = l;
+  }
+#pragma unroll
+  for (int k = 0; k < kPer; ++k) {
+    if (tid + kThreads * k < d) partial[2 + tid + kThreads * k] = o[k];
+  }
+  __threadfence();
+  __syncthreads();
+  if (tid == 0) last_block = atomicAdd(sp.done + th, 1) == sp.n_splits - 1;
+  __syncthreads();
+  if (!last_block) return;
+  // The other blocks' partials bypass L1 (__ldcg): they were written
+  // elsewhere after this block started.
+  const float* parts = sp.partial + th * sp.n_splits * (d + 2);
+  float big = -INFINITY;
+  for (int s = 0; s < sp.n_splits; ++s) big = fmaxf(big, __ldcg(parts + s * (d + 2)));
+  float sum = 0.0f, r[kPer] = {};
+  for (int s = 0; s < sp.n_splits; ++s) {
+    const float* ps = parts + s * (d + 2);
+    const float ls = __ldcg(ps + 1);
+    if (ls == 0.0f) continue;  // a split without keys
+    const float w = __expf(__ldcg(ps) - big);
+    sum += ls * w;
+#pragma unroll
+    for (int k = 0; k < kPer; ++k) {
+      if (tid + kThreads * k < d) r[k] += w * __ldcg(ps + 2 + tid + kThreads * k);
+    }
+  }
+#pragma unroll
+  for (int k = 0; k < kPer; ++k) {
+    if (tid + kThreads * k < d) orow[tid + kThreads * k] = r[k] / sum;
+  }
+  if (tid == 0) sp.done[th] = 0;
+}
+
 template <typename T>
 __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table, const float* q,
                                  const int64_t* positions, AttnParams p, SplitParams sp,
@@ -84,7 +143,6 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
   __shared__ float qs[kMaxHeadDim];
   __shared__ float ps[kTile];
   __shared__ float scratch[32];
-  __shared__ bool last_block;
   pdl_wait();
   pdl_release();
   const int64_t t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
@@ -133,43 +191,201 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
     m = m_new;
     __syncthreads();
   }
-  float* orow = out + (t * p.n_head + h) * d;
-  if (sp.chunk == 0) {
-    if (tid < d) orow[tid] = acc0 / l;
-    if (tid + kThreads < d) orow[tid + kThreads] = acc1 / l;
-    return;
+  const float o[2] = {acc0, acc1};
+  finish_decode(o, m, l, d, t * p.n_head + h, split, sp, out + (t * p.n_head + h) * d);
+}
+
+// Decode over head dims of 32 to 256 (a template parameter): every key and
+// value row is read with 16-byte loads, L = kD / (16 / sizeof(T)) lanes per
+// row, so a warp covers 32 / L rows per step and each lane keeps kSteps
+// loads in flight. Same split and merge as attention_kernel.
+template <typename T, int kD>
+struct DecodeShape {
+  static constexpr int kPerLoad = 16 / static_cast<int>(sizeof(T));  // elements per load
+  static constexpr int kLanes = kD / kPerLoad;                       // lanes per row
+  static constexpr int kRowsPerWarp = 32 / kLanes;
+  static constexpr int kWarps = kThreads / 32;
+  // Loads in flight per lane; a tile's scores fit one per thread.
+  static constexpr int kSteps =
+      kThreads / (kWarps * kRowsPerWarp) < 8 ? kThreads / (kWarps * kRowsPerWarp) : 8;
+  static constexpr int kTileKeys = kWarps * kRowsPerWarp * kSteps;
+  static_assert(kLanes <= 32 && 32 % kLanes == 0 && kTileKeys <= kThreads);
+};
+
+__device__ __forceinline__ void unpack16(const uint4& v, float (&out)[8]) {
+  const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
   }
-  const int64_t th = t * p.n_head + h;
-  float* part = sp.partial + (th * sp.n_splits + split) * (d + 2);
-  if (tid == 0) {
-    part[0] = m;
-    part[1] = l;
+}
+__device__ __forceinline__ void unpack16(const uint4& v, float (&out)[4]) {
+  out[0] = __uint_as_float(v.x);
+  out[1] = __uint_as_float(v.y);
+  out[2] = __uint_as_float(v.z);
+  out[3] = __uint_as_float(v.w);
+}
+
+template <typename T, int kD>
+__global__ void __launch_bounds__(kThreads)
+    attention_decode_kernel(const T* kc, const T* vc, const int32_t* table, const float* q,
+                            const int64_t* positions, AttnParams p, SplitParams sp, float* out) {
+  using S = DecodeShape<T, kD>;
+  constexpr int E = S::kPerLoad, L = S::kLanes;
+  __shared__ float ps[S::kTileKeys];
+  __shared__ float red[S::kWarps][kD];
+  __shared__ float scratch[32];
+  pdl_wait();
+  pdl_release();
+  const int64_t t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
+  const int64_t kvh = h / (p.n_head / p.n_head_kv);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int part = lane % L;  // which 16 bytes of a row
+  const int sub = lane / L;   // which row of the warp's step
+  float qv[E];
+  {
+    const float* qrow = q + (t * p.n_head + h) * kD + part * E;
+#pragma unroll
+    for (int e = 0; e < E; ++e) qv[e] = qrow[e] * p.scale;
   }
-  if (tid < d) part[2 + tid] = acc0;
-  if (tid + kThreads < d) part[2 + tid + kThreads] = acc1;
-  __threadfence();
-  __syncthreads();
-  if (tid == 0) last_block = atomicAdd(sp.done + th, 1) == sp.n_splits - 1;
-  __syncthreads();
-  if (!last_block) return;
-  // The other blocks' partials bypass L1 (__ldcg): they were written
-  // elsewhere after this block started.
-  const float* parts = sp.partial + th * sp.n_splits * (d + 2);
-  float big = -INFINITY;
-  for (int s = 0; s < sp.n_splits; ++s) big = fmaxf(big, __ldcg(parts + s * (d + 2)));
-  float sum = 0.0f, o0 = 0.0f, o1 = 0.0f;
-  for (int s = 0; s < sp.n_splits; ++s) {
-    const float* ps_ = parts + s * (d + 2);
-    const float ls = __ldcg(ps_ + 1);
-    if (ls == 0.0f) continue;  // a split without keys
-    const float w = __expf(__ldcg(ps_) - big);
-    sum += ls * w;
-    if (tid < d) o0 += w * __ldcg(ps_ + 2 + tid);
-    if (tid + kThreads < d) o1 += w * __ldcg(ps_ + 2 + tid + kThreads);
+  const int64_t pos = positions[t];
+  int64_t lo = p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
+  int64_t hi = pos;
+  if (sp.chunk > 0) {
+    lo = lo > split * sp.chunk ? lo : split * sp.chunk;
+    hi = hi < (split + 1) * sp.chunk - 1 ? hi : (split + 1) * sp.chunk - 1;
   }
-  if (tid < d) orow[tid] = o0 / sum;
-  if (tid + kThreads < d) orow[tid + kThreads] = o1 / sum;
-  if (tid == 0) sp.done[th] = 0;
+  const int64_t col = kvh * kD + part * E;
+  auto row_ptr = [&](const T* base, int64_t j) {
+    return reinterpret_cast<const uint4*>(base + physical_row(table, p.page_size, j) * p.row_elems +
+                                          col);
+  };
+  float m = -INFINITY, l_part = 0.0f, acc[E] = {};
+  for (int64_t j0 = lo; j0 <= hi; j0 += S::kTileKeys) {
+    const int cnt = static_cast<int>(hi - j0 + 1 < S::kTileKeys ? hi - j0 + 1 : S::kTileKeys);
+    uint4 rows[S::kSteps];
+#pragma unroll
+    for (int st = 0; st < S::kSteps; ++st) {
+      const int jj = (st * S::kWarps + warp) * S::kRowsPerWarp + sub;
+      if (jj < cnt) rows[st] = __ldg(row_ptr(kc, j0 + jj));
+    }
+#pragma unroll
+    for (int st = 0; st < S::kSteps; ++st) {
+      const int jj = (st * S::kWarps + warp) * S::kRowsPerWarp + sub;
+      float kf[E];
+      unpack16(rows[st], kf);
+      float s = 0.0f;
+#pragma unroll
+      for (int e = 0; e < E; ++e) s += qv[e] * kf[e];
+#pragma unroll
+      for (int o = L / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
+      if (p.softcap > 0.0f) s = p.softcap * tanhf(s / p.softcap);
+      if (part == 0 && jj < cnt) ps[jj] = s;
+    }
+    // The value rows do not depend on the scores: load them now.
+#pragma unroll
+    for (int st = 0; st < S::kSteps; ++st) {
+      const int jj = (st * S::kWarps + warp) * S::kRowsPerWarp + sub;
+      if (jj < cnt) rows[st] = __ldg(row_ptr(vc, j0 + jj));
+    }
+    __syncthreads();
+    const float tile_max = block_max(tid < cnt ? ps[tid] : -INFINITY, scratch);
+    const float m_new = fmaxf(m, tile_max);
+    const float corr = __expf(m - m_new);  // 0 on the first tile (m = -inf)
+    m = m_new;
+    l_part *= corr;
+#pragma unroll
+    for (int e = 0; e < E; ++e) acc[e] *= corr;
+#pragma unroll
+    for (int st = 0; st < S::kSteps; ++st) {
+      const int jj = (st * S::kWarps + warp) * S::kRowsPerWarp + sub;
+      if (jj < cnt) {
+        const float pj = __expf(ps[jj] - m_new);
+        if (part == 0) l_part += pj;
+        float vf[E];
+        unpack16(rows[st], vf);
+#pragma unroll
+        for (int e = 0; e < E; ++e) acc[e] += pj * vf[e];
+      }
+    }
+    __syncthreads();  // ps is rewritten by the next tile
+  }
+  // Sum the rows' shares: over the warp's row groups, then over warps.
+#pragma unroll
+  for (int e = 0; e < E; ++e) {
+#pragma unroll
+    for (int o = L; o < 32; o <<= 1) acc[e] += __shfl_xor_sync(0xffffffffu, acc[e], o);
+  }
+  if (sub == 0) {
+#pragma unroll
+    for (int e = 0; e < E; ++e) red[warp][part * E + e] = acc[e];
+  }
+  const float l = block_sum(l_part, scratch);  // syncs the block, so red is complete
+  // Thread tid owns dims tid + kThreads * k.
+  constexpr int kDimsPerThread = (kD + kThreads - 1) / kThreads;
+  float o[kDimsPerThread] = {};
+#pragma unroll
+  for (int k = 0; k < kDimsPerThread; ++k) {
+    const int i = tid + kThreads * k;
+    if (i < kD) {
+#pragma unroll
+      for (int w = 0; w < S::kWarps; ++w) o[k] += red[w][i];
+    }
+  }
+  finish_decode(o, m, l, kD, t * p.n_head + h, split, sp, out + (t * p.n_head + h) * kD);
+}
+
+template <typename T, int kD>
+void launch_decode_kernel(const KvLayerDevice& kv, dim3 grid, const float* q,
+                          const int64_t* positions, const AttnParams& p, const SplitParams& sp,
+                          float* out, cudaStream_t s) {
+  launch(attention_decode_kernel<T, kD>, grid, dim3(kThreads), 0, s, static_cast<const T*>(kv.k),
+         static_cast<const T*>(kv.v), kv.block_table, q, positions, p, sp, out);
+}
+
+// The instantiated decode kernels: F16 and F32 caches at head dims 32, 64,
+// 128 and 256 (F32 at 256 needs 64 lanes per row: the generic kernel). Other
+// shapes take attention_kernel. Returns whether one ran.
+bool launch_decode(const KvLayerDevice& kv, dim3 grid, const float* q, const int64_t* positions,
+                   const AttnParams& p, const SplitParams& sp, float* out, cudaStream_t s) {
+  const bool aligned = reinterpret_cast<uintptr_t>(kv.k) % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(kv.v) % 16 == 0 && kv.row_elems % 8 == 0;
+  if (!aligned) return false;
+  const auto go = [&](auto tag, auto dim) {
+    using T = decltype(tag);
+    launch_decode_kernel<T, decltype(dim)::value>(kv, grid, q, positions, p, sp, out, s);
+    return true;
+  };
+  using I32 = std::integral_constant<int, 32>;
+  using I64 = std::integral_constant<int, 64>;
+  using I128 = std::integral_constant<int, 128>;
+  using I256 = std::integral_constant<int, 256>;
+  if (kv.f16) {
+    switch (p.head_dim) {
+      case 32:
+        return go(__half{}, I32{});
+      case 64:
+        return go(__half{}, I64{});
+      case 128:
+        return go(__half{}, I128{});
+      case 256:
+        return go(__half{}, I256{});
+      default:
+        return false;
+    }
+  }
+  switch (p.head_dim) {
+    case 32:
+      return go(float{}, I32{});
+    case 64:
+      return go(float{}, I64{});
+    case 128:
+      return go(float{}, I128{});
+    default:
+      return false;
+  }
 }
 
 // Prefill: a block takes kQTile queries of one head and walks key tiles of
@@ -366,6 +582,7 @@ void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t
   }
   const dim3 grid(static_cast<unsigned>(n), static_cast<unsigned>(shape.n_head),
                   static_cast<unsigned>(sp.n_splits));
+  if (launch_decode(kv, grid, q, positions, p, sp, out, s)) return;
   if (kv.f16) {
     launch(attention_kernel<__half>, grid, dim3(kThreads), 0, s, static_cast<const __half*>(kv.k),
            static_cast<const __half*>(kv.v), static_cast<const int32_t*>(kv.block_table), q,

@@ -8,6 +8,11 @@
 //   - pdl_release() after pdl_wait() lets the successor be scheduled.
 // Every kernel waits, so completion stays transitive along the stream.
 // MA_CUDA_PDL=0 launches without the attribute (plain stream order).
+//
+// Built with -DMA_CUDA_TRACE=ON, every kernel's first block stamps the time
+// it passes pdl_wait(); at exit the gaps between successive stamps (each
+// kernel's share of the critical path) are printed per kernel. Trace eager
+// steps (MA_CUDA_GRAPHS=0) so stamps and host launches pair one to one.
 #pragma once
 
 #include <utility>
@@ -16,9 +21,34 @@
 
 namespace ma::cuda {
 
+#ifdef MA_CUDA_TRACE
+// Called by each translation unit's registrar: a setter of its own copy of
+// the device pointer to the trace buffer (slot 0 counts the stamps).
+void trace_register(void (*set_buffer)(unsigned long long*));
+void trace_launch(const void* kernel, dim3 grid);
+#endif
+#if defined(MA_CUDA_TRACE) && defined(__CUDACC__)
+namespace {
+__device__ unsigned long long* trace_buffer = nullptr;
+void set_trace_buffer(unsigned long long* p) {
+  MA_CUDA_CHECK(cudaMemcpyToSymbol(trace_buffer, &p, sizeof p));
+}
+const int trace_registered = (trace_register(set_trace_buffer), 0);
+}  // namespace
+#endif
+
 __device__ __forceinline__ void pdl_wait() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
   asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+#if defined(MA_CUDA_TRACE) && defined(__CUDA_ARCH__)
+  if (trace_buffer != nullptr && blockIdx.x + blockIdx.y + blockIdx.z == 0 &&
+      threadIdx.x + threadIdx.y + threadIdx.z == 0) {
+    unsigned long long t;
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+    const unsigned long long i = atomicAdd(trace_buffer, 1ull);
+    if (i < (1u << 20)) trace_buffer[1 + i] = t;
+  }
 #endif
 }
 
@@ -45,6 +75,9 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
   attr[0].val.programmaticStreamSerializationAllowed = 1;
   cfg.attrs = attr;
   cfg.numAttrs = pdl_enabled() ? 1 : 0;
+#ifdef MA_CUDA_TRACE
+  trace_launch(reinterpret_cast<const void*>(kernel), grid);
+#endif
   MA_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
 }
 
