@@ -3,6 +3,7 @@
 #   1. build Release with the CUDA backend for sm_90a (H100 / H200);
 #   2. run the GPU tests (the CUDA column of the op tests, whole-model CUDA tests);
 #   3. benchmark flash attention against torch's SDPA (cuda_flash_attention_bench),
+#      the decode matvec variants (cuda_matvec_bench),
 #      and `bench --device cuda` on synthetic Llama-shaped models
 #      (and llama.cpp's llama-bench on the same files when LLAMA_BENCH is set),
 #      plus the card's measured device-to-device copy bandwidth (torch);
@@ -27,7 +28,8 @@ prefix=()
 [[ -d .gpu-deps ]] && prefix=(-DCMAKE_PREFIX_PATH="$PWD/.gpu-deps")
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMA_BUILD_TESTS=ON "${prefix[@]}" \
   -DMA_CUDA_GENCODE="-gencode=arch=compute_90a,code=sm_90a" >/dev/null
-cmake --build "$build" -j"$(nproc)" --target metal-attention ma_tests cuda_flash_attention_bench
+cmake --build "$build" -j"$(nproc)" --target metal-attention ma_tests cuda_flash_attention_bench \
+  cuda_matvec_bench
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
 
 step "GPU tests"
@@ -37,6 +39,9 @@ tests_line="$(grep -E '^\[  (PASSED|FAILED)' /tmp/ma-gpu-tests.txt | tr '\n' ' '
 step "flash attention vs torch SDPA (bf16, d 128, 4k tokens, 32 heads, causal)"
 "$build/cuda_flash_attention_bench" | tee /tmp/ma-flash.txt || true
 flash_line="$(grep '^best ours' /tmp/ma-flash.txt || echo 'flash attention: n/a')"
+
+step "decode matvecs on Llama-7B shapes (Q4_0) against a streaming read"
+"$build/cuda_matvec_bench" || true
 
 step "copy bandwidth"
 bw="$(python3 - <<'PY' 2>/dev/null || echo "n/a"
