@@ -11,22 +11,6 @@
 namespace ma::cuda {
 namespace {
 
-bool supported_type(GgmlType t) {
-  switch (t) {
-    case GgmlType::F32:
-    case GgmlType::F16:
-    case GgmlType::BF16:
-    case GgmlType::Q8_0:
-    case GgmlType::Q4_0:
-    case GgmlType::Q4_K:
-    case GgmlType::Q5_K:
-    case GgmlType::Q6_K:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Splits blocks of {fp16 scale, quants} into a quant array and a scale array.
 template <typename Block>
 void split_blocks(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t>& d) {
@@ -85,10 +69,9 @@ const DeviceWeight& DeviceStore::weight(const Weight& w) {
         "CUDA backend: a weight was repacked for the CPU; load the model without the CPU "
         "repack for --device cuda");
   }
-  if (!supported_type(w.type)) {
+  if (!device_weight_supported(w.type)) {
     throw Error("CUDA backend: " + std::string(ggml_type_name(w.type)) +
-                " weights are not supported yet (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, "
-                "Q5_K, Q6_K)");
+                " weights are not supported yet (supported: " + device_weight_type_names() + ")");
   }
   DeviceWeight dw;
   dw.type = w.type;

@@ -4,10 +4,33 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "quant/ggml_type.h"
 
 namespace ma::cuda {
+
+// The weight types the CUDA backend uploads and multiplies: the one list the
+// upload check, the matvec kernels' instantiations and their errors share.
+inline constexpr GgmlType kDeviceWeightTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::BF16,
+                                                  GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K,
+                                                  GgmlType::Q5_K, GgmlType::Q6_K};
+
+constexpr bool device_weight_supported(GgmlType type) {
+  for (GgmlType t : kDeviceWeightTypes) {
+    if (t == type) return true;
+  }
+  return false;
+}
+
+// "F32, F16, ...": for errors naming what is supported.
+inline std::string device_weight_type_names() {
+  std::string names;
+  for (GgmlType t : kDeviceWeightTypes) {
+    names += (names.empty() ? "" : ", ") + std::string(ggml_type_name(t));
+  }
+  return names;
+}
 
 struct DeviceWeight {
   GgmlType type = GgmlType::F32;

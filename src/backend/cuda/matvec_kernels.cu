@@ -5,6 +5,7 @@
 // the float activations directly. One launch may cover several weights that
 // read the same input (q, k, v; gate, up).
 #include <string>
+#include <utility>
 
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
@@ -357,29 +358,22 @@ __global__ void matvec_kernel(MatvecGroup g, Activations a) {
 
 using MatvecKernel = void (*)(MatvecGroup, Activations);
 
-// The instantiated kernels, one per weight type: the supported set.
+// The instantiated kernels: one per type of kDeviceWeightTypes.
+template <size_t... I>
+MatvecKernel kernel_from_list(GgmlType type, std::index_sequence<I...>) {
+  MatvecKernel k = nullptr;
+  ((type == kDeviceWeightTypes[I] ? (k = matvec_kernel<kDeviceWeightTypes[I]>, 0) : 0), ...);
+  return k;
+}
+
 MatvecKernel matvec_kernel_for(GgmlType type) {
-  switch (type) {
-    case GgmlType::F32:
-      return matvec_kernel<GgmlType::F32>;
-    case GgmlType::F16:
-      return matvec_kernel<GgmlType::F16>;
-    case GgmlType::BF16:
-      return matvec_kernel<GgmlType::BF16>;
-    case GgmlType::Q8_0:
-      return matvec_kernel<GgmlType::Q8_0>;
-    case GgmlType::Q4_0:
-      return matvec_kernel<GgmlType::Q4_0>;
-    case GgmlType::Q4_K:
-      return matvec_kernel<GgmlType::Q4_K>;
-    case GgmlType::Q5_K:
-      return matvec_kernel<GgmlType::Q5_K>;
-    case GgmlType::Q6_K:
-      return matvec_kernel<GgmlType::Q6_K>;
-    default:
-      throw Error("CUDA matvec: no kernel for " + std::string(ggml_type_name(type)) +
-                  " weights (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K)");
+  const MatvecKernel k = kernel_from_list(
+      type, std::make_index_sequence<sizeof(kDeviceWeightTypes) / sizeof(GgmlType)>{});
+  if (k == nullptr) {
+    throw Error("CUDA matvec: no kernel for " + std::string(ggml_type_name(type)) +
+                " weights (supported: " + device_weight_type_names() + ")");
   }
+  return k;
 }
 
 void launch_group(const MatvecGroup& g, const Activations& a, cudaStream_t s) {
