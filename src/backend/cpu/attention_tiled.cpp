@@ -56,18 +56,17 @@ void run_tile(const DotKernels& dk, SmallGemm gemm, const Tile& tl, const float*
     for (int64_t p = 0; p < d; ++p) qt[p * m + i] = qv[p] * scale;
   }
   std::fill(st, st + n_s * m, 0.0f);
-  GemmArgs s_args;  // S^T = K Q^T
-  s_args.m = n_s;
-  s_args.n = m;
-  s_args.k = d;
-  s_args.a = kf;
-  s_args.a_row = d;
-  s_args.a_col = 1;
-  s_args.b = qt;
-  s_args.ldb = m;
-  s_args.c = st;
-  s_args.ldc = m;
-  gemm(s_args);
+  // S^T = K Q^T
+  gemm({.m = n_s,
+        .n = m,
+        .k = d,
+        .a = kf,
+        .a_row = d,
+        .a_col = 1,
+        .b = qt,
+        .ldb = m,
+        .c = st,
+        .ldc = m});
   const float softcap = static_cast<float>(sh.softcap);
   for (int64_t i = 0; i < m; ++i) {
     const int64_t t = tl.t0 + i / group;
@@ -94,18 +93,17 @@ void run_tile(const DotKernels& dk, SmallGemm gemm, const Tile& tl, const float*
     }
   }
   std::fill(o, o + m * d, 0.0f);
-  GemmArgs o_args;  // O = P V, P read from S^T
-  o_args.m = m;
-  o_args.n = d;
-  o_args.k = n_s;
-  o_args.a = st;
-  o_args.a_row = 1;
-  o_args.a_col = m;
-  o_args.b = vf;
-  o_args.ldb = d;
-  o_args.c = o;
-  o_args.ldc = d;
-  gemm(o_args);
+  // O = P V, P read from S^T
+  gemm({.m = m,
+        .n = d,
+        .k = n_s,
+        .a = st,
+        .a_row = 1,
+        .a_col = m,
+        .b = vf,
+        .ldb = d,
+        .c = o,
+        .ldc = d});
   for (int64_t i = 0; i < m; ++i) {
     const int64_t t = tl.t0 + i / group, h = tl.g * group + i % group;
     std::memcpy(out + (t * sh.n_head + h) * d, o + i * d, static_cast<size_t>(d) * 4);
