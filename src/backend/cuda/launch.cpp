@@ -33,8 +33,6 @@ bool pdl_enabled() {
 namespace ma::cuda {
 namespace {
 
-constexpr size_t kTraceSlots = size_t{1} << 20;
-
 struct Trace {
   std::vector<void (*)(unsigned long long*)> setters;
   std::vector<std::string> names;  // host launches, in order
@@ -56,7 +54,7 @@ void trace_report() {
     std::fprintf(stderr, "trace: could not read the stamps\n");
     return;
   }
-  const size_t n = std::min<size_t>(stamps[0], kTraceSlots);
+  const size_t n = static_cast<size_t>(std::min(stamps[0], kTraceSlots));
   std::fprintf(stderr, "trace: %zu stamps, %zu launches\n", n, t.names.size());
   std::map<std::string, std::pair<int64_t, double>> by_name;
   double total = 0;

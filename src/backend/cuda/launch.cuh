@@ -22,6 +22,8 @@
 namespace ma::cuda {
 
 #ifdef MA_CUDA_TRACE
+// Stamps kept (later ones are counted, not stored).
+constexpr unsigned long long kTraceSlots = 1ull << 20;
 // Called by each translation unit's registrar: a setter of its own copy of
 // the device pointer to the trace buffer (slot 0 counts the stamps).
 void trace_register(void (*set_buffer)(unsigned long long*));
@@ -47,7 +49,7 @@ __device__ __forceinline__ void pdl_wait() {
     unsigned long long t;
     asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
     const unsigned long long i = atomicAdd(trace_buffer, 1ull);
-    if (i < (1u << 20)) trace_buffer[1 + i] = t;
+    if (i < kTraceSlots) trace_buffer[1 + i] = t;
   }
 #endif
 }
