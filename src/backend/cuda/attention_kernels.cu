@@ -143,8 +143,7 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
   __shared__ float qs[kMaxHeadDim];
   __shared__ float ps[kTile];
   __shared__ float scratch[32];
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
   const int64_t kvh = h / (p.n_head / p.n_head_kv);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -237,8 +236,7 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ float ps[S::kTileKeys];
   __shared__ float red[S::kWarps][kD];
   __shared__ float scratch[32];
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
   const int64_t kvh = h / (p.n_head / p.n_head_kv);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;

@@ -9,6 +9,7 @@
 #include "backend/cuda/cuda_memory.h"
 #include "backend/cuda/device_store.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/trace.h"
 #include "blocks/forward_context.h"
 #include "core/error.h"
 #include "model/model.h"
@@ -106,8 +107,10 @@ class CudaBackend final : public Backend {
       end_step();
       return;
     }
-    Recording& graph = graphs_[kind == StepKind::kDecodeGreedy ? 1 : 0];
+    const int slot = kind == StepKind::kDecodeGreedy ? 1 : 0;
+    Recording& graph = graphs_[slot];
     if (graph.exec != nullptr && graph.generation == generation_) {
+      trace_replayed(slot);
       MA_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
       finish_download(graph.download);
       end_step();
@@ -119,7 +122,7 @@ class CudaBackend final : public Backend {
       end_step();
       return;
     }
-    record(graph, forward);
+    record(graph, slot, forward);
     end_step();
   }
 
@@ -306,7 +309,7 @@ class CudaBackend final : public Backend {
     table_staged_ = false;
   }
 
-  void record(Recording& rec, const std::function<void()>& forward) {
+  void record(Recording& rec, int slot, const std::function<void()>& forward) {
     if (rec.exec != nullptr) {
       MA_CUDA_CHECK(cudaGraphExecDestroy(rec.exec));
       rec.exec = nullptr;
@@ -330,6 +333,8 @@ class CudaBackend final : public Backend {
     MA_CUDA_CHECK(err);
     rec.generation = generation_;
     rec.download = recorded_download_;
+    trace_recorded(slot);
+    trace_replayed(slot);
     MA_CUDA_CHECK(cudaGraphLaunch(rec.exec, stream_));
     finish_download(rec.download);
   }

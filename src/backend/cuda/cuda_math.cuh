@@ -53,16 +53,28 @@ __device__ __forceinline__ float bf16_bits_to_float(uint16_t b) {
   return __uint_as_float(static_cast<uint32_t>(b) << 16);
 }
 
-// Element e (0..255) of one K-quant super-block in the file's layout
-// (quant/blocks.h): Q4_K, Q5_K or Q6_K.
-__device__ __forceinline__ void k4_scale_min(const uint8_t* packed, int j, int* sc, int* m) {
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K / Q5_K
+// super-block from its 12 packed bytes, byte i read as at(i).
+template <typename ByteAt>
+__device__ __forceinline__ void k4_scale_min_at(ByteAt at, int j, int* sc, int* m) {
   if (j < 4) {
-    *sc = packed[j] & 63;
-    *m = packed[j + 4] & 63;
+    *sc = at(j) & 63;
+    *m = at(j + 4) & 63;
   } else {
-    *sc = (packed[j + 4] & 0xF) | (packed[j - 4] >> 6) << 4;
-    *m = (packed[j + 4] >> 4) | (packed[j] >> 6) << 4;
+    *sc = (at(j + 4) & 0xF) | (at(j - 4) >> 6) << 4;
+    *m = (at(j + 4) >> 4) | (at(j) >> 6) << 4;
   }
+}
+
+__device__ __forceinline__ void k4_scale_min(const uint8_t* packed, int j, int* sc, int* m) {
+  k4_scale_min_at([packed](int i) { return static_cast<int>(packed[i]); }, j, sc, m);
+}
+
+// Byte i (0..15, not known at compile time) of four words held in
+// registers: selects, where indexing an array would go through local memory.
+__device__ __forceinline__ int byte_of(uint4 w, int i) {
+  const uint32_t word = i < 8 ? (i < 4 ? w.x : w.y) : (i < 12 ? w.z : w.w);
+  return static_cast<int>((word >> (8 * (i & 3))) & 0xFFu);
 }
 
 // Element e (0..255) of a Q6_K super-block in the device layout (d apart).

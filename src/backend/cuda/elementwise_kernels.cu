@@ -32,8 +32,7 @@ __device__ __forceinline__ void quantize_warp(float v, int64_t first, Q8Out q8) 
 __global__ void rms_norm_kernel(float* x, const float* residual, const float* w, int dim, float eps,
                                 float* y, Q8Out q8) {
   __shared__ float scratch[32];
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
   float* yr = y + static_cast<int64_t>(blockIdx.x) * dim;
   float ss = 0.0f;
@@ -58,8 +57,7 @@ __global__ void rms_norm_kernel(float* x, const float* residual, const float* w,
 __global__ void layer_norm_kernel(float* x, const float* residual, const float* w, const float* b,
                                   int dim, float eps, float* y, Q8Out q8) {
   __shared__ float scratch[32];
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   float* xr = x + static_cast<int64_t>(blockIdx.x) * dim;
   float* yr = y + static_cast<int64_t>(blockIdx.x) * dim;
   float s = 0.0f;
@@ -134,8 +132,7 @@ __global__ void norm_rows_kernel(float* x, const float* residual, const float* w
                                      : make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     }
   }
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   auto* x4 = reinterpret_cast<float4*>(x) + base;
   float s = 0.0f;
 #pragma unroll
@@ -187,15 +184,13 @@ __global__ void norm_rows_kernel(float* x, const float* residual, const float* w
 }
 
 __global__ void add_kernel(float* y, const float* x, int64_t n) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] += x[i];
 }
 
 __global__ void add_bias_kernel(float* y, const float* bias, int64_t n, int64_t dim) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) y[i] += bias[i % dim];
 }
@@ -204,8 +199,7 @@ __global__ void add_bias_kernel(float* y, const float* bias, int64_t n, int64_t 
 // outputs for the q8 copy; that copy needs n % 32 == 0.
 template <GateActivation kAct>
 __global__ void gated_kernel(float* g, const float* u, int64_t n, Q8Out q8) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
   const float x = g[i];
@@ -222,8 +216,7 @@ __global__ void gated_kernel(float* g, const float* u, int64_t n, Q8Out q8) {
 }
 
 __global__ void softcap_kernel(float* x, int64_t n, float cap) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < n) x[i] = cap * tanhf(x[i] / cap);
 }
@@ -242,8 +235,7 @@ __device__ __forceinline__ void better(float& v, int& i, float ov, int oi) {
 __global__ void argmax_kernel(const float* x, int64_t n, int32_t* out) {
   __shared__ float vs[32];
   __shared__ int is[32];
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   float v = 0.0f;
   int idx = -1;
   for (int64_t j = threadIdx.x; j < n; j += blockDim.x) {
@@ -270,8 +262,7 @@ __global__ void argmax_kernel(const float* x, int64_t n, int32_t* out) {
 
 __global__ void embedding_kernel(DeviceWeight table, const int32_t* tokens, float scale,
                                  float* out) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t t = blockIdx.y;
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < table.in) out[t * table.in + i] = weight_at(table, tokens[t], i) * scale;

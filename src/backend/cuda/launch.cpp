@@ -35,7 +35,9 @@ namespace {
 
 struct Trace {
   std::vector<void (*)(unsigned long long*)> setters;
-  std::vector<std::string> names;  // host launches, in order
+  std::vector<std::string> names;      // kernels in the order they ran
+  std::vector<std::string> capturing;  // launched into a capturing stream
+  std::map<int, std::vector<std::string>> recorded;
   unsigned long long* buffer = nullptr;
 };
 
@@ -81,7 +83,7 @@ void trace_register(void (*set_buffer)(unsigned long long*)) {
   trace().setters.push_back(set_buffer);
 }
 
-void trace_launch(const void* kernel, dim3 grid) {
+void trace_launch(const void* kernel, dim3 grid, cudaStream_t s) {
   Trace& t = trace();
   if (t.buffer == nullptr) {
     MA_CUDA_CHECK(cudaMalloc(&t.buffer, (kTraceSlots + 1) * sizeof(unsigned long long)));
@@ -91,8 +93,23 @@ void trace_launch(const void* kernel, dim3 grid) {
   }
   const char* name = nullptr;
   if (cudaFuncGetName(&name, kernel) != cudaSuccess) name = "?";
-  t.names.push_back(std::string(name) + " grid " + std::to_string(grid.x) + "x" +
-                    std::to_string(grid.y));
+  cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
+  MA_CUDA_CHECK(cudaStreamIsCapturing(s, &capture));
+  (capture == cudaStreamCaptureStatusActive ? t.capturing : t.names)
+      .push_back(std::string(name) + " grid " + std::to_string(grid.x) + "x" +
+                 std::to_string(grid.y));
+}
+
+void trace_recorded(int slot) {
+  Trace& t = trace();
+  t.recorded[slot] = std::move(t.capturing);
+  t.capturing.clear();
+}
+
+void trace_replayed(int slot) {
+  Trace& t = trace();
+  const std::vector<std::string>& r = t.recorded[slot];
+  t.names.insert(t.names.end(), r.begin(), r.end());
 }
 
 }  // namespace ma::cuda

@@ -5,30 +5,26 @@
 //   - nothing written by an earlier kernel is read, and nothing an earlier
 //     kernel may still read is written, before pdl_wait() (which returns once
 //     the predecessor has completed and its writes are visible);
-//   - pdl_release() after pdl_wait() lets the successor be scheduled.
-// Every kernel waits, so completion stays transitive along the stream.
+//   - pdl_start() lets the successor be scheduled, then waits.
+// Every kernel waits, so completion stays transitive along the stream. The
+// successor is scheduled once every block of this grid is resident and takes
+// only the slots left free, so a chain of small kernels lets the matvec
+// after it start its weight prefetch while they run.
 // MA_CUDA_PDL=0 launches without the attribute (plain stream order).
 //
 // Built with -DMA_CUDA_TRACE=ON, every kernel's first block stamps the time
 // it passes pdl_wait(); at exit the gaps between successive stamps (each
-// kernel's share of the critical path) are printed per kernel. Trace eager
-// steps (MA_CUDA_GRAPHS=0) so stamps and host launches pair one to one.
+// kernel's share of the critical path) are printed per kernel, for eager
+// steps and recorded ones alike (trace.h).
 #pragma once
 
 #include <utility>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/trace.h"
 
 namespace ma::cuda {
 
-#ifdef MA_CUDA_TRACE
-// Stamps kept (later ones are counted, not stored).
-constexpr unsigned long long kTraceSlots = 1ull << 20;
-// Called by each translation unit's registrar: a setter of its own copy of
-// the device pointer to the trace buffer (slot 0 counts the stamps).
-void trace_register(void (*set_buffer)(unsigned long long*));
-void trace_launch(const void* kernel, dim3 grid);
-#endif
 #if defined(MA_CUDA_TRACE) && defined(__CUDACC__)
 namespace {
 __device__ unsigned long long* trace_buffer = nullptr;
@@ -60,6 +56,11 @@ __device__ __forceinline__ void pdl_release() {
 #endif
 }
 
+__device__ __forceinline__ void pdl_start() {
+  pdl_release();
+  pdl_wait();
+}
+
 // Whether launches carry the attribute: a Hopper-or-later device and
 // MA_CUDA_PDL not "0".
 bool pdl_enabled();
@@ -78,7 +79,7 @@ void launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t shared_byte
   cfg.attrs = attr;
   cfg.numAttrs = pdl_enabled() ? 1 : 0;
 #ifdef MA_CUDA_TRACE
-  trace_launch(reinterpret_cast<const void*>(kernel), grid);
+  trace_launch(reinterpret_cast<const void*>(kernel), grid, s);
 #endif
   MA_CUDA_CHECK(cudaLaunchKernelEx(&cfg, kernel, std::forward<Args>(args)...));
 }

@@ -20,8 +20,7 @@ constexpr int kUnroll = 4;  // 16-byte loads in flight per lane
 
 // One warp per 32-element block: int8 quants, scale, and scale * sum(quants).
 __global__ void quantize_q8_1_kernel(const float* x, int64_t n_blocks, int8_t* xq, float2* xs) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t b = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.y;
   if (b >= n_blocks) return;
   const float v = x[b * 32 + threadIdx.x];
@@ -163,7 +162,7 @@ __device__ __forceinline__ int4 as_int4(uint32_t a, uint32_t b, uint32_t c, uint
 // warp step, kUnrollK steps in flight. Each lane loads 16 bytes of quants
 // (32 elements: 16 from each of two sub-blocks) and the block's header or
 // scales, and multiplies them with dp4a against the q8_1 activations.
-constexpr int kUnrollK = 2;
+constexpr int kUnrollK = 2;  // 4: more registers, fewer warps, slower (H100)
 
 // Q4_K / Q5_K: lane (g, h) takes bytes [16h, 16h + 16) of nibble group g:
 // low nibbles are elements 64g + 16h + j of sub-block 2g, high nibbles the
@@ -211,11 +210,11 @@ __device__ float row_q45_k(const DeviceWeight& w, int64_t row, const Activations
       const int64_t blk = sb * 8 + 2 * g;  // q8_1 block of the low nibbles
       const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), a.xq[2 * blk + h], 0);
       const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), a.xq[2 * blk + 2 + h], 0);
-      const uint32_t packed_words[3] = {head[u].y, head[u].z, head[u].w};
-      const auto* packed = reinterpret_cast<const uint8_t*>(packed_words);
+      // The packed scales are bytes 4..15 of the header.
+      const auto packed = [&](int i) { return byte_of(head[u], 4 + i); };
       int sc_lo, m_lo, sc_hi, m_hi;
-      k4_scale_min(packed, 2 * g, &sc_lo, &m_lo);
-      k4_scale_min(packed, 2 * g + 1, &sc_hi, &m_hi);
+      k4_scale_min_at(packed, 2 * g, &sc_lo, &m_lo);
+      k4_scale_min_at(packed, 2 * g + 1, &sc_hi, &m_hi);
       const float d = half_bits_to_float(static_cast<uint16_t>(head[u].x & 0xFFFFu));
       const float dmin = half_bits_to_float(static_cast<uint16_t>(head[u].x >> 16));
       const float2 xs_lo = a.xs[blk], xs_hi = a.xs[blk + 1];
@@ -275,10 +274,8 @@ __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations&
       const int64_t x_lo = (sb * 256 + e_lo) / 16, x_hi = x_lo + 4;  // int4 = 16 quants
       const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), a.xq[x_lo], 0);
       const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), a.xq[x_hi], 0);
-      const uint32_t s4[4] = {sc[u].x, sc[u].y, sc[u].z, sc[u].w};
-      const auto* scales = reinterpret_cast<const int8_t*>(s4);
-      const float s_lo = static_cast<float>(scales[e_lo / 16]);
-      const float s_hi = static_cast<float>(scales[e_lo / 16 + 4]);
+      const float s_lo = static_cast<float>(static_cast<int8_t>(byte_of(sc[u], e_lo / 16)));
+      const float s_hi = static_cast<float>(static_cast<int8_t>(byte_of(sc[u], e_lo / 16 + 4)));
       acc += half_bits_to_float(dh[u]) * (s_lo * a.xs[x_lo / 2].x * static_cast<float>(dot_lo) +
                                           s_hi * a.xs[x_hi / 2].x * static_cast<float>(dot_hi));
     }
@@ -349,8 +346,7 @@ __global__ void matvec_kernel(MatvecGroup g, Activations a) {
   int k = 0;
   while (k < g.count && row >= g.w[k].out) row -= g.w[k++].out;
   if (k < g.count && threadIdx.x == 0) prefetch_row(g.w[k], row);
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   if (k == g.count) return;
   const float acc = warp_sum(row_dot<kType>(g.w[k], row, a));
   if (threadIdx.x == 0) g.y[k][row] = acc;

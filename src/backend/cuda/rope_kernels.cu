@@ -36,8 +36,7 @@ __device__ __forceinline__ float2 turn(float2 v, float2 cs) {
 
 __global__ void rope_kernel(float* x, int64_t n, int64_t heads, int64_t head_dim, RopeDevice r,
                             const int64_t* positions) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t half = r.n_dims / 2;
   const int64_t idx = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (idx >= n * heads * half) return;
@@ -66,8 +65,7 @@ template <typename T>
 __global__ void rope_store_kernel(KvLayerDevice kv, float* q, const float* k, const float* v,
                                   int64_t n_head, int64_t n_head_kv, int64_t head_dim, RopeDevice r,
                                   const int64_t* positions) {
-  pdl_wait();
-  pdl_release();
+  pdl_start();
   const int64_t h = blockIdx.x, t = blockIdx.y, i = threadIdx.x;
   const int64_t pos = positions[t];
   const int2 e = pair_elements(r, i);
