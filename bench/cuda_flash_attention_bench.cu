@@ -146,6 +146,10 @@ int main(int argc, char** argv) try {
   for (size_t ti = 0; ti < std::size(ma::cuda::kFlashTiles); ++ti) {
     if (o.tile >= 0 && static_cast<size_t>(o.tile) != ti) continue;
     const ma::cuda::FlashTile tile = ma::cuda::kFlashTiles[ti];
+    if (!ma::cuda::flash_tile_supported(tile)) {
+      std::printf("skipped: %s (not on this GPU or build)\n", ma::cuda::flash_tile_name(tile));
+      continue;
+    }
     auto run = [&] {
       ma::cuda::flash_attention_bf16(q.p, k.p, v.p, o.heads, o.heads, o.tokens, kHeadDim, scale,
                                      out.p, tile, nullptr);
