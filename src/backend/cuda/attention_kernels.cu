@@ -80,7 +80,25 @@ struct SplitParams {
   int n_splits = 1;
   float* partial = nullptr;  // [n x n_head x n_splits x (d + 2)]
   int* done = nullptr;       // [n x n_head], zero between steps
+  Q8Out q8;                  // the output's int8 copy too (d a multiple of 32)
 };
+
+// Writes dims tid + kThreads * k of the output row th (r[k] / div) and,
+// when asked, their int8 copy: with d a multiple of 32 each warp's dims of
+// one k are one whole 32-block.
+template <int kPer>
+__device__ __forceinline__ void store_decode_row(const float (&r)[kPer], float div, int64_t d,
+                                                 int64_t th, const Q8Out& q8, float* orow) {
+  const int tid = static_cast<int>(threadIdx.x);
+#pragma unroll
+  for (int k = 0; k < kPer; ++k) {
+    const int64_t i = tid + kThreads * k;
+    if (i >= d) continue;
+    const float v = r[k] / div;
+    orow[i] = v;
+    if (q8.q != nullptr) quantize_warp(v, th * d + (i & ~int64_t{31}), q8);
+  }
+}
 
 // Ends a decode block holding o[k] of dims tid + kThreads * k (its keys'
 // unnormalised sum), running max m and sum l: writes the output, or, split,
@@ -92,10 +110,7 @@ __device__ void finish_decode(const float (&o)[kPer], float m, float l, int64_t 
   __shared__ bool last_block;
   const int tid = static_cast<int>(threadIdx.x);
   if (sp.chunk == 0) {
-#pragma unroll
-    for (int k = 0; k < kPer; ++k) {
-      if (tid + kThreads * k < d) orow[tid + kThreads * k] = o[k] / l;
-    }
+    store_decode_row(o, l, d, th, sp.q8, orow);
     return;
   }
   float* partial = sp.partial + (th * sp.n_splits + split) * (d + 2);
@@ -129,10 +144,7 @@ __device__ void finish_decode(const float (&o)[kPer], float m, float l, int64_t 
       if (tid + kThreads * k < d) r[k] += w * __ldcg(ps + 2 + tid + kThreads * k);
     }
   }
-#pragma unroll
-  for (int k = 0; k < kPer; ++k) {
-    if (tid + kThreads * k < d) orow[tid + kThreads * k] = r[k] / sum;
-  }
+  store_decode_row(r, sum, d, th, sp.q8, orow);
   if (tid == 0) sp.done[th] = 0;
 }
 
@@ -538,7 +550,12 @@ void kv_store(const KvLayerDevice& kv, const float* k, const float* v, int64_t n
 
 void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,
                const ref::AttentionShape& shape, const AttentionScratch& scratch, float* out,
-               cudaStream_t s) {
+               Q8Out q8, cudaStream_t s) {
+  if (q8.q != nullptr && (n != 1 || shape.head_dim % 32 != 0)) {
+    throw Error(
+        "CUDA attention: an int8 copy of the output needs one token and head_dim a "
+        "multiple of 32");
+  }
   if (shape.head_dim > kMaxHeadDim || shape.n_head % shape.n_head_kv != 0) {
     throw Error("CUDA attention supports head_dim up to " + std::to_string(kMaxHeadDim) +
                 " and n_head a multiple of n_head_kv (got head_dim " +
@@ -568,6 +585,7 @@ void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t
     return;
   }
   SplitParams sp;
+  sp.q8 = q8;
   const DecodeSplit split = decode_split(kv, n);
   if (split.n_splits > 1) {
     if (scratch.partial == nullptr || scratch.done == nullptr) {

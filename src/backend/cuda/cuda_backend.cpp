@@ -273,7 +273,12 @@ class CudaBackend final : public Backend {
     } else {
       kv_store(layer, k, v, n, positions, stream_);
     }
-    cuda::attention(layer, q, n, positions, shape, split_scratch(layer, n, shape), out, stream_);
+    // A decode step's output also goes out as int8 for the o projection.
+    const int64_t dim = shape.n_head * shape.head_dim;
+    const Q8Out q8 = quantized_output(n == 1 && shape.head_dim % 32 == 0, dim);
+    cuda::attention(layer, q, n, positions, shape, split_scratch(layer, n, shape), out, q8,
+                    stream_);
+    if (q8.q != nullptr) quantized_ = {out, dim};
   }
 
  private:

@@ -1,5 +1,6 @@
-// Small device helpers the kernels share: warp and block reductions, and
-// reading one element of a weight row of any supported type.
+// Small device helpers the kernels share: warp and block reductions, the
+// int8 copy of a warp's outputs, and reading one element of a weight row
+// of any supported type.
 #pragma once
 
 #include <cuda_bf16.h>
@@ -8,6 +9,7 @@
 #include <cstdint>
 
 #include "backend/cuda/device_weight.h"
+#include "backend/cuda/kernels.h"
 
 namespace ma::cuda {
 
@@ -19,6 +21,19 @@ __device__ __forceinline__ float warp_sum(float v) {
 __device__ __forceinline__ float warp_max(float v) {
   for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
+}
+
+// Quantizes v, the value of this lane in a warp that holds 32 consecutive
+// elements starting at `first` (a multiple of 32), into q8 (quantize_q8_1's
+// layout).
+__device__ __forceinline__ void quantize_warp(float v, int64_t first, Q8Out q8) {
+  const float amax = warp_max(fabsf(v));
+  const float d = amax / 127.0f;
+  const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
+  q8.q[first + (threadIdx.x & 31)] = static_cast<int8_t>(q);
+  const float qsum = warp_sum(static_cast<float>(q));
+  if ((threadIdx.x & 31) == 0)
+    reinterpret_cast<float2*>(q8.s)[first / 32] = make_float2(d, d * qsum);
 }
 
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every

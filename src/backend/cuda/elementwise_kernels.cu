@@ -14,19 +14,6 @@ unsigned blocks_for(int64_t n) {
   return static_cast<unsigned>((n + kThreads - 1) / kThreads);
 }
 
-// Quantizes v, the value of this lane in a warp that holds 32 consecutive
-// elements starting at `first` (a multiple of 32), into q8 (quantize_q8_1's
-// layout).
-__device__ __forceinline__ void quantize_warp(float v, int64_t first, Q8Out q8) {
-  const float amax = warp_max(fabsf(v));
-  const float d = amax / 127.0f;
-  const int q = amax == 0.0f ? 0 : __float2int_rn(v / d);
-  q8.q[first + (threadIdx.x & 31)] = static_cast<int8_t>(q);
-  const float qsum = warp_sum(static_cast<float>(q));
-  if ((threadIdx.x & 31) == 0)
-    reinterpret_cast<float2*>(q8.s)[first / 32] = make_float2(d, d * qsum);
-}
-
 // x += residual first (when given); the block's warps cover 32 consecutive
 // elements per step, so the q8 copy is quantized in place.
 __global__ void rms_norm_kernel(float* x, const float* residual, const float* w, int dim, float eps,
@@ -82,11 +69,13 @@ __global__ void layer_norm_kernel(float* x, const float* residual, const float* 
   }
 }
 
-// The common case (dim % 4 == 0, dim <= 4 * kNormChunks * 1024): each
-// thread keeps up to kNormChunks float4 chunks of the row in registers
+// The common case (dim % 4 == 0, dim <= 4 * kMaxNormChunks * 1024): each
+// thread keeps up to kChunks float4 chunks of the row in registers
 // through both passes, and the weights are loaded before waiting on the
 // predecessor. Eight consecutive threads hold one 32-element q8 block.
-constexpr int kNormChunks = 4;
+// A decode step's norm is one block: as many threads as fit (kChunks the
+// fewest that cover the row), so each runs the shortest chain.
+constexpr int kMaxNormChunks = 4;
 
 __device__ __forceinline__ float group8_max(float v) {
   for (int o = 4; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
@@ -116,15 +105,15 @@ __device__ __forceinline__ void quantize_chunk(float4 o, bool valid, int64_t chu
   if (chunk % 8 == 0) reinterpret_cast<float2*>(q8.s)[chunk / 8] = make_float2(d, d * qsum);
 }
 
-template <bool kLayer>
+template <bool kLayer, int kChunks>
 __global__ void norm_rows_kernel(float* x, const float* residual, const float* w, const float* b,
                                  int dim, float eps, float* y, Q8Out q8) {
   __shared__ float scratch[32];
   const int chunks = dim / 4;
   const int64_t base = static_cast<int64_t>(blockIdx.x) * chunks;
-  float4 wv[kNormChunks], bv[kNormChunks], v[kNormChunks];
+  float4 wv[kChunks], bv[kChunks], v[kChunks];
 #pragma unroll
-  for (int k = 0; k < kNormChunks; ++k) {
+  for (int k = 0; k < kChunks; ++k) {
     const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
     if (c < chunks) {
       wv[k] = __ldg(reinterpret_cast<const float4*>(w) + c);
@@ -136,7 +125,7 @@ __global__ void norm_rows_kernel(float* x, const float* residual, const float* w
   auto* x4 = reinterpret_cast<float4*>(x) + base;
   float s = 0.0f;
 #pragma unroll
-  for (int k = 0; k < kNormChunks; ++k) {
+  for (int k = 0; k < kChunks; ++k) {
     const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
     v[k] = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
     if (c >= chunks) continue;
@@ -154,7 +143,7 @@ __global__ void norm_rows_kernel(float* x, const float* residual, const float* w
     mean = block_sum(s, scratch) / static_cast<float>(dim);
     float var = 0.0f;
 #pragma unroll
-    for (int k = 0; k < kNormChunks; ++k) {
+    for (int k = 0; k < kChunks; ++k) {
       const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
       if (c >= chunks) continue;
       const float a = v[k].x - mean, bb = v[k].y - mean, cc = v[k].z - mean, d = v[k].w - mean;
@@ -166,7 +155,7 @@ __global__ void norm_rows_kernel(float* x, const float* residual, const float* w
   }
   auto* y4 = reinterpret_cast<float4*>(y) + base;
 #pragma unroll
-  for (int k = 0; k < kNormChunks; ++k) {
+  for (int k = 0; k < kChunks; ++k) {
     const int c = static_cast<int>(threadIdx.x) + k * static_cast<int>(blockDim.x);
     const bool valid = c < chunks;
     float4 o = make_float4(0.0f, 0.0f, 0.0f, 0.0f);
@@ -277,39 +266,55 @@ static unsigned norm_threads(int64_t dim) {
   return static_cast<unsigned>(t < 32 ? 32 : t > 1024 ? 1024 : t);
 }
 
-// Threads for the register path: enough that kNormChunks float4 chunks
-// each cover the row, a multiple of 32.
-static unsigned norm_rows_threads(int64_t dim) {
-  const int64_t per = (dim / 4 + kNormChunks - 1) / kNormChunks;
+// Float4 chunks per thread on the register path: the fewest (1, 2 or 4)
+// that cover the row with at most 1024 threads.
+static int norm_chunks(int64_t dim) {
+  int chunks = 1;
+  while (chunks < kMaxNormChunks && dim / 4 > chunks * int64_t{1024}) chunks *= 2;
+  return chunks;
+}
+
+// Threads for the register path: enough that `chunks` float4 chunks each
+// cover the row, a multiple of 32.
+static unsigned norm_rows_threads(int64_t dim, int chunks) {
+  const int64_t per = (dim / 4 + chunks - 1) / chunks;
   const int64_t t = (per + 31) / 32 * 32;
   return static_cast<unsigned>(t < 32 ? 32 : t);
 }
 
 static bool norm_in_registers(int64_t dim) {
-  return dim % 4 == 0 && dim <= 4 * kNormChunks * 1024;
+  return dim % 4 == 0 && dim <= 4 * kMaxNormChunks * 1024;
+}
+
+template <bool kLayer>
+static void launch_norm_rows(float* x, const float* residual, const float* w, const float* b,
+                             int64_t rows, int64_t dim, float eps, float* y, Q8Out q8,
+                             cudaStream_t s) {
+  const int chunks = norm_chunks(dim);
+  const auto kernel = chunks == 1   ? norm_rows_kernel<kLayer, 1>
+                      : chunks == 2 ? norm_rows_kernel<kLayer, 2>
+                                    : norm_rows_kernel<kLayer, kMaxNormChunks>;
+  launch(kernel, dim3(static_cast<unsigned>(rows)), dim3(norm_rows_threads(dim, chunks)), 0, s, x,
+         residual, w, b, static_cast<int>(dim), eps, y, q8);
 }
 
 void rms_norm(float* x, const float* residual, const float* w, int64_t rows, int64_t dim, float eps,
               float* y, Q8Out q8, cudaStream_t s) {
-  const dim3 grid(static_cast<unsigned>(rows));
   if (norm_in_registers(dim)) {
-    launch(norm_rows_kernel<false>, grid, dim3(norm_rows_threads(dim)), 0, s, x, residual, w,
-           static_cast<const float*>(nullptr), static_cast<int>(dim), eps, y, q8);
+    launch_norm_rows<false>(x, residual, w, nullptr, rows, dim, eps, y, q8, s);
   } else {
-    launch(rms_norm_kernel, grid, dim3(norm_threads(dim)), 0, s, x, residual, w,
-           static_cast<int>(dim), eps, y, q8);
+    launch(rms_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(norm_threads(dim)), 0, s, x,
+           residual, w, static_cast<int>(dim), eps, y, q8);
   }
 }
 
 void layer_norm(float* x, const float* residual, const float* w, const float* b, int64_t rows,
                 int64_t dim, float eps, float* y, Q8Out q8, cudaStream_t s) {
-  const dim3 grid(static_cast<unsigned>(rows));
   if (norm_in_registers(dim)) {
-    launch(norm_rows_kernel<true>, grid, dim3(norm_rows_threads(dim)), 0, s, x, residual, w, b,
-           static_cast<int>(dim), eps, y, q8);
+    launch_norm_rows<true>(x, residual, w, b, rows, dim, eps, y, q8, s);
   } else {
-    launch(layer_norm_kernel, grid, dim3(norm_threads(dim)), 0, s, x, residual, w, b,
-           static_cast<int>(dim), eps, y, q8);
+    launch(layer_norm_kernel, dim3(static_cast<unsigned>(rows)), dim3(norm_threads(dim)), 0, s, x,
+           residual, w, b, static_cast<int>(dim), eps, y, q8);
   }
 }
 

@@ -82,10 +82,11 @@ struct AttentionScratch {
   int* done = nullptr;
 };
 // Causal (optionally windowed, soft-capped) attention of q [n x n_head x d]
-// at positions[t] over the cached positions [0, positions[t]].
+// at positions[t] over the cached positions [0, positions[t]]. A decode
+// step (n = 1, d a multiple of 32) may also write out's q8 copy.
 void attention(const KvLayerDevice& kv, const float* q, int64_t n, const int64_t* positions,
                const ref::AttentionShape& shape, const AttentionScratch& scratch, float* out,
-               cudaStream_t s);
+               Q8Out q8, cudaStream_t s);
 
 // --- matvec_kernels.cu
 // x [n x in] floats -> int8 [n x in] and per 32-block (scale, scale * sum of quants).
