@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
@@ -75,6 +76,7 @@ class CudaBackend final : public Backend {
   // pinned staging, so a replayed recording finds them where it reads them.
   void begin_step(const int32_t* tokens, int64_t n, const int64_t* positions,
                   const KvSequence* kv) override {
+    flush_pending();
     const size_t tb = static_cast<size_t>(n) * sizeof(int32_t);
     const size_t pb = static_cast<size_t>(n) * sizeof(int64_t);
     staging_in_.grow(tb + pb);
@@ -104,6 +106,7 @@ class CudaBackend final : public Backend {
   void run_step(StepKind kind, const std::function<void()>& forward) override {
     if (kind == StepKind::kBatch || !graphs_enabled_) {
       forward();
+      flush_pending();
       end_step();
       return;
     }
@@ -118,6 +121,7 @@ class CudaBackend final : public Backend {
     }
     if (!graph.warmed) {
       forward();
+      flush_pending();
       graph.warmed = true;
       end_step();
       return;
@@ -127,11 +131,13 @@ class CudaBackend final : public Backend {
   }
 
   float* buffer(int id, size_t n) override {
+    flush_pending();
     if (static_cast<size_t>(id) >= ws_.size()) ws_.resize(static_cast<size_t>(id) + 1);
     return static_cast<float*>(grow(ws_[static_cast<size_t>(id)], n * sizeof(float), "scratch"));
   }
 
   void upload(const float* host, int64_t n, float* dst) override {
+    flush_pending();
     quantized_ = {};
     MA_CUDA_CHECK(cudaMemcpyAsync(dst, host, static_cast<size_t>(n) * sizeof(float),
                                   cudaMemcpyHostToDevice, stream_));
@@ -140,6 +146,7 @@ class CudaBackend final : public Backend {
   // Through pinned staging; while recording, the copy into staging is part
   // of the graph and the rest happens after each replay.
   void download(const float* src, int64_t n, float* host) override {
+    flush_pending();
     const size_t bytes = static_cast<size_t>(n) * sizeof(float);
     if (staging_out_.grow(bytes)) ++generation_;
     MA_CUDA_CHECK(cudaMemcpyAsync(staging_out_.get(), src, bytes, cudaMemcpyDeviceToHost, stream_));
@@ -152,6 +159,7 @@ class CudaBackend final : public Backend {
   }
 
   void copy(const float* src, int64_t n, float* dst) override {
+    flush_pending();
     if (src == dst) return;
     quantized_ = {};
     MA_CUDA_CHECK(cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * sizeof(float),
@@ -160,6 +168,7 @@ class CudaBackend final : public Backend {
 
   void embedding(const Weight& table, const int32_t* tokens, int64_t n_tokens, float scale,
                  float* out) override {
+    flush_pending();
     quantized_ = {};
     const int32_t* dev_tokens = static_cast<const int32_t*>(tokens_.get());
     if (tokens != staged_tokens_ || n_tokens != staged_n_) {  // a call outside a step
@@ -179,6 +188,7 @@ class CudaBackend final : public Backend {
   void add_norm(NormKind kind, float* x, const float* residual, const std::vector<float>& w,
                 const std::vector<float>& b, int64_t rows, int64_t dim, float eps,
                 float* y) override {
+    flush_pending();
     const Q8Out q8 = quantized_output(rows == 1, dim);
     if (kind == NormKind::kLayer) {
       layer_norm(x, residual, vec(w), b.empty() ? nullptr : vec(b), rows, dim, eps, y, q8, stream_);
@@ -196,6 +206,7 @@ class CudaBackend final : public Backend {
   // the products; prefill: one cuBLAS product each.
   void matmul_shared(std::initializer_list<Product> products, const float* x,
                      int64_t n_tokens) override {
+    flush_pending();
     for (const Product& p : products) {
       if (p.y == quantized_.x) quantized_ = {};
     }
@@ -222,38 +233,48 @@ class CudaBackend final : public Backend {
       quantized_ = {x, in};
     }
     const Q8Out q8 = needs_q8 ? Q8Out{act_q(), act_s()} : Q8Out{};
+    if (g.count == 3) {  // q, k, v: see pending_qkv_
+      pending_qkv_ = PendingQkv{g, x, q8};
+      return;
+    }
     matvec(g, x, q8.q, q8.s, stream_);
   }
 
   void add(float* y, const float* x, int64_t n) override {
+    flush_pending();
     quantized_ = {};
     cuda::add(y, x, n, stream_);
   }
 
   void add_bias(float* y, const std::vector<float>& bias, int64_t rows, int64_t dim) override {
+    flush_pending();
     quantized_ = {};
     cuda::add_bias(y, vec(bias), rows, dim, stream_);
   }
 
   void gated(GateActivation act, float* gate, const float* up, int64_t n) override {
+    flush_pending();
     const Q8Out q8 = quantized_output(staged_n_ == 1, n);
     cuda::gated(act, gate, up, n, q8, stream_);
     if (q8.q != nullptr) quantized_ = {gate, n};
   }
 
   void argmax(const float* x, int64_t n, int32_t* host) override {
+    flush_pending();
     auto* slot = static_cast<float*>(grow(argmax_, sizeof(float), "the greedy token"));
     cuda::argmax(x, n, reinterpret_cast<int32_t*>(slot), stream_);
     download(slot, 1, reinterpret_cast<float*>(host));  // the int's 4 bytes, as they are
   }
 
   void softcap(float* x, int64_t n, float cap) override {
+    flush_pending();
     quantized_ = {};
     cuda::softcap(x, n, cap, stream_);
   }
 
   void rope(float* x, int64_t n_tokens, int64_t n_heads, int64_t head_dim, const int64_t* positions,
             const RopeParams& p) override {
+    flush_pending();
     quantized_ = {};
     cuda::rope(x, n_tokens, n_heads, head_dim, rope_device(p),
                device_positions(positions, n_tokens), stream_);
@@ -261,13 +282,20 @@ class CudaBackend final : public Backend {
 
   void attention(const AttentionStep& step, float* q, float* k, const float* v,
                  float* out) override {
+    const bool fuse = qkv_fusable(step, q, k, v);
+    if (!fuse) flush_pending();
     quantized_ = {};
     const ref::AttentionShape& shape = *step.shape;
     const int64_t n = step.n_tokens;
     const int64_t* positions = device_positions(step.positions, n);
     if (!table_staged_) sync_block_table(step.state->kv_seq);
     const KvLayerDevice& layer = kv_layers_.at(static_cast<size_t>(step.layer));
-    if (step.rope != nullptr) {
+    if (fuse) {
+      const PendingQkv p = *pending_qkv_;
+      pending_qkv_.reset();
+      matvec_qkv_rope(p.g, p.x, p.q8.q, p.q8.s,
+                      QkvRope{layer, rope_device(*step.rope), positions, shape.head_dim}, stream_);
+    } else if (step.rope != nullptr) {
       rope_store(layer, q, k, v, n, shape.n_head, shape.n_head_kv, shape.head_dim,
                  rope_device(*step.rope), positions, stream_);
     } else {
@@ -282,6 +310,34 @@ class CudaBackend final : public Backend {
   }
 
  private:
+  // A decode step's q, k, v products (one launch) wait for the op after
+  // them: when that is the attention reading them, one kernel computes them
+  // with RoPE and the KV store as its epilogue (a launch fewer per layer);
+  // any other op launches them as they are first.
+  struct PendingQkv {
+    MatvecGroup g;
+    const float* x = nullptr;
+    Q8Out q8;
+  };
+
+  void flush_pending() {
+    if (!pending_qkv_) return;
+    const PendingQkv p = *pending_qkv_;
+    pending_qkv_.reset();
+    matvec(p.g, p.x, p.q8.q, p.q8.s, stream_);
+  }
+
+  bool qkv_fusable(const AttentionStep& step, const float* q, const float* k,
+                   const float* v) const {
+    if (!pending_qkv_ || step.rope == nullptr || step.n_tokens != 1) return false;
+    const ref::AttentionShape& sh = *step.shape;
+    const MatvecGroup& g = pending_qkv_->g;
+    return step.rope->mode != RopeMode::kNeox && sh.head_dim % 4 == 0 && g.y[0] == q &&
+           g.y[1] == k && g.y[2] == v && g.w[0].out == sh.n_head * sh.head_dim &&
+           g.w[1].out == sh.n_head_kv * sh.head_dim && g.w[2].out == g.w[1].out &&
+           g.w[1].type == g.w[0].type && g.w[2].type == g.w[0].type;
+  }
+
   struct Download {
     float* host = nullptr;
     size_t bytes = 0;
@@ -325,7 +381,9 @@ class CudaBackend final : public Backend {
     recording_ = true;
     try {
       forward();
+      flush_pending();
     } catch (...) {
+      pending_qkv_.reset();
       recording_ = false;
       (void)cudaStreamEndCapture(stream_, &graph);
       if (graph != nullptr) (void)cudaGraphDestroy(graph);
@@ -493,7 +551,8 @@ class CudaBackend final : public Backend {
   bool graphs_enabled_ = graphs_from_env();
   bool recording_ = false;
   uint64_t generation_ = 0;  // counts buffer reallocations
-  Recording graphs_[2];      // decode with logits out; greedy decode
+  std::optional<PendingQkv> pending_qkv_;
+  Recording graphs_[2];  // decode with logits out; greedy decode
   Download recorded_download_;
   DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_, argmax_, split_partial_, split_done_;
   // The float buffer (n floats) whose q8_1 copy act_q_ / act_s_ hold (its

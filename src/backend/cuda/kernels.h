@@ -104,6 +104,18 @@ struct MatvecGroup {
 void matvec(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
             cudaStream_t s);
 bool matvec_needs_q8_1(GgmlType type);
+// The q, k, v products of one decode token (g.w[0], w[1], w[2]: one weight
+// type, head_dim a multiple of 4, RoPE not NeoX) with RoPE and the KV store
+// as their epilogue: y[0] gets q rotated, y[1] and y[2] the k and v
+// products, and k (rotated) and v go into the cache at positions[0].
+struct QkvRope {
+  KvLayerDevice kv;
+  RopeDevice rope;
+  const int64_t* positions = nullptr;
+  int64_t head_dim = 0;
+};
+void matvec_qkv_rope(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
+                     const QkvRope& r, cudaStream_t s);
 
 // --- gemm_kernels.cu (the operands of cuBLAS for prefill)
 // The whole weight dequantized to fp16 [out x in].

@@ -10,6 +10,7 @@
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/launch.cuh"
+#include "backend/cuda/rope.cuh"
 #include "core/error.h"
 
 namespace ma::cuda {
@@ -337,11 +338,43 @@ __device__ __forceinline__ void prefetch_row(const DeviceWeight& w, int64_t row)
   }
 }
 
+// The q/k/v epilogue (QkvRope): the block's four rows are two RoPE pairs
+// of one head of one weight; thread p of warp 0 rotates pair p (q, k) and
+// writes k and v into the cache.
+__device__ void qkv_rope_epilogue(const MatvecGroup& g, int k, int64_t row0,
+                                  const float (&vals)[kWarps], const QkvRope& r) {
+  const int p = static_cast<int>(threadIdx.x);
+  const int64_t row = row0 + 2 * p, e = row % r.head_dim;
+  float2 v = make_float2(vals[2 * p], vals[2 * p + 1]);
+  g.y[k][row] = v.x;
+  g.y[k][row + 1] = v.y;
+  if (k < 2 && e / 2 < r.rope.n_dims / 2) {
+    v = rotate_pair(v, rope_turn(r.rope, r.positions[0], e / 2));
+  }
+  if (k == 0) {
+    g.y[0][row] = v.x;
+    g.y[0][row + 1] = v.y;
+    return;
+  }
+  const int64_t pos = r.positions[0];
+  const int64_t page = r.kv.block_table[pos / r.kv.page_size];
+  const int64_t dst = (page * r.kv.page_size + pos % r.kv.page_size) * r.kv.row_elems + row;
+  void* cache = k == 1 ? r.kv.k : r.kv.v;
+  if (r.kv.f16) {
+    store_as(static_cast<__half*>(cache) + dst, v.x);
+    store_as(static_cast<__half*>(cache) + dst + 1, v.y);
+  } else {
+    store_as(static_cast<float*>(cache) + dst, v.x);
+    store_as(static_cast<float*>(cache) + dst + 1, v.y);
+  }
+}
+
 // Rows of all weights of the group, one after another. The weights do not
 // depend on earlier kernels, so each warp asks for its row before waiting on
 // its predecessor (launch.cuh) and the weight stream starts during its tail.
-template <GgmlType kType>
-__global__ void matvec_kernel(MatvecGroup g, Activations a) {
+// kRope: the q/k/v epilogue (every block's rows valid, in one weight).
+template <GgmlType kType, bool kRope>
+__global__ void matvec_kernel(MatvecGroup g, Activations a, QkvRope r) {
   int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.y;
   int k = 0;
   while (k < g.count && row >= g.w[k].out) row -= g.w[k++].out;
@@ -349,22 +382,31 @@ __global__ void matvec_kernel(MatvecGroup g, Activations a) {
   pdl_start();
   if (k == g.count) return;
   const float acc = warp_sum(row_dot<kType>(g.w[k], row, a));
-  if (threadIdx.x == 0) g.y[k][row] = acc;
+  if constexpr (kRope) {
+    __shared__ float vals[kWarps];
+    if (threadIdx.x == 0) vals[threadIdx.y] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && threadIdx.x < kWarps / 2) qkv_rope_epilogue(g, k, row, vals, r);
+  } else {
+    if (threadIdx.x == 0) g.y[k][row] = acc;
+  }
 }
 
-using MatvecKernel = void (*)(MatvecGroup, Activations);
+using MatvecKernel = void (*)(MatvecGroup, Activations, QkvRope);
 
-// The instantiated kernels: one per type of kDeviceWeightTypes.
-template <size_t... I>
+// The instantiated kernels: one per type of kDeviceWeightTypes, with and
+// without the q/k/v epilogue.
+template <bool kRope, size_t... I>
 MatvecKernel kernel_from_list(GgmlType type, std::index_sequence<I...>) {
   MatvecKernel k = nullptr;
-  ((type == kDeviceWeightTypes[I] ? (k = matvec_kernel<kDeviceWeightTypes[I]>, 0) : 0), ...);
+  ((type == kDeviceWeightTypes[I] ? (k = matvec_kernel<kDeviceWeightTypes[I], kRope>, 0) : 0), ...);
   return k;
 }
 
-MatvecKernel matvec_kernel_for(GgmlType type) {
-  const MatvecKernel k = kernel_from_list(
-      type, std::make_index_sequence<sizeof(kDeviceWeightTypes) / sizeof(GgmlType)>{});
+MatvecKernel matvec_kernel_for(GgmlType type, bool rope) {
+  constexpr auto kTypes = std::make_index_sequence<sizeof(kDeviceWeightTypes) / sizeof(GgmlType)>{};
+  const MatvecKernel k =
+      rope ? kernel_from_list<true>(type, kTypes) : kernel_from_list<false>(type, kTypes);
   if (k == nullptr) {
     throw Error("CUDA matvec: no kernel for " + std::string(ggml_type_name(type)) +
                 " weights (supported: " + device_weight_type_names() + ")");
@@ -372,12 +414,13 @@ MatvecKernel matvec_kernel_for(GgmlType type) {
   return k;
 }
 
-void launch_group(const MatvecGroup& g, const Activations& a, cudaStream_t s) {
+void launch_group(const MatvecGroup& g, const Activations& a, const QkvRope* rope, cudaStream_t s) {
   int64_t rows = 0;
   for (int k = 0; k < g.count; ++k) rows += g.w[k].out;
   const dim3 block(32, kWarps);
-  launch(matvec_kernel_for(g.w[0].type), dim3(static_cast<unsigned>((rows + kWarps - 1) / kWarps)),
-         block, 0, s, g, a);
+  launch(matvec_kernel_for(g.w[0].type, rope != nullptr),
+         dim3(static_cast<unsigned>((rows + kWarps - 1) / kWarps)), block, 0, s, g, a,
+         rope != nullptr ? *rope : QkvRope{});
 }
 
 }  // namespace
@@ -410,7 +453,7 @@ void matvec(const MatvecGroup& g, const float* x, const int8_t* xq, const float*
   bool uniform = true;
   for (int k = 1; k < g.count; ++k) uniform = uniform && g.w[k].type == g.w[0].type;
   if (uniform) {
-    launch_group(g, a, s);
+    launch_group(g, a, nullptr, s);
     return;
   }
   for (int k = 0; k < g.count; ++k) {
@@ -418,8 +461,23 @@ void matvec(const MatvecGroup& g, const float* x, const int8_t* xq, const float*
     one.w[0] = g.w[k];
     one.y[0] = g.y[k];
     one.count = 1;
-    launch_group(one, a, s);
+    launch_group(one, a, nullptr, s);
   }
+}
+
+void matvec_qkv_rope(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
+                     const QkvRope& r, cudaStream_t s) {
+  bool fits = g.count == 3 && !r.rope.neox && r.head_dim % 4 == 0;
+  for (int k = 0; k < g.count; ++k) {
+    fits = fits && g.w[k].type == g.w[0].type && g.w[k].out % r.head_dim == 0;
+  }
+  if (!fits) {
+    throw Error(
+        "CUDA q/k/v RoPE epilogue: needs three weights of one type, head_dim a multiple "
+        "of 4 and rows in whole heads, RoPE not NeoX");
+  }
+  const Activations a{x, reinterpret_cast<const int4*>(xq), reinterpret_cast<const float2*>(xs)};
+  launch_group(g, a, &r, s);
 }
 
 }  // namespace ma::cuda

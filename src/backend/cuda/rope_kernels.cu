@@ -1,38 +1,11 @@
-// Rotary position embedding. The angle of pair i at position p is p * rate[i]
-// (every scaling variant GGUF declares is linear in p, see ops/rope.h); it is
-// formed and reduced modulo 2*pi in double so long contexts keep fp32 accuracy.
+// Rotary position embedding (rope.cuh), alone or with the KV store.
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/launch.cuh"
+#include "backend/cuda/rope.cuh"
 
 namespace ma::cuda {
 namespace {
-
-// cos and sin of pair i at position pos, times mscale.
-__device__ __forceinline__ float2 rope_turn(const RopeDevice& r, int64_t pos, int64_t i) {
-  double a = static_cast<double>(pos) * r.rates[i];
-  a -= 6.283185307179586 * rint(a / 6.283185307179586);
-  float sn, cs;
-  sincosf(static_cast<float>(a), &sn, &cs);
-  return make_float2(cs * r.mscale, sn * r.mscale);
-}
-
-// The two elements of a head that pair i of head_dim / 2 covers: the rotated
-// pairs first (NeoX: i and i + n_dims / 2, else 2i and 2i + 1), then the
-// unrotated tail of a partial rotation two at a time.
-__device__ __forceinline__ int2 pair_elements(const RopeDevice& r, int64_t i) {
-  const int64_t half = r.n_dims / 2;
-  if (i >= half) {
-    const int64_t e = r.n_dims + 2 * (i - half);
-    return make_int2(static_cast<int>(e), static_cast<int>(e + 1));
-  }
-  return r.neox ? make_int2(static_cast<int>(i), static_cast<int>(i + half))
-                : make_int2(static_cast<int>(2 * i), static_cast<int>(2 * i + 1));
-}
-
-__device__ __forceinline__ float2 turn(float2 v, float2 cs) {
-  return make_float2(v.x * cs.x - v.y * cs.y, v.x * cs.y + v.y * cs.x);
-}
 
 __global__ void rope_kernel(float* x, int64_t n, int64_t heads, int64_t head_dim, RopeDevice r,
                             const int64_t* positions) {
@@ -44,18 +17,10 @@ __global__ void rope_kernel(float* x, int64_t n, int64_t heads, int64_t head_dim
   const int64_t row = idx / half;  // token * heads + head
   float* v = x + row * head_dim;
   const int2 e = pair_elements(r, i);
-  const float2 o = turn(make_float2(v[e.x], v[e.y]), rope_turn(r, positions[row / heads], i));
+  const float2 o =
+      rotate_pair(make_float2(v[e.x], v[e.y]), rope_turn(r, positions[row / heads], i));
   v[e.x] = o.x;
   v[e.y] = o.y;
-}
-
-template <typename T>
-__device__ __forceinline__ void put(T* p, float v) {
-  if constexpr (sizeof(T) == 2) {
-    *p = __float2half_rn(v);
-  } else {
-    *p = v;
-  }
 }
 
 // Block (head, token): heads [0, n_head) are q's, rotated in place; the next
@@ -72,7 +37,7 @@ __global__ void rope_store_kernel(KvLayerDevice kv, float* q, const float* k, co
   const float2 cs = i < r.n_dims / 2 ? rope_turn(r, pos, i) : make_float2(1.0f, 0.0f);
   if (h < n_head) {
     float* row = q + (t * n_head + h) * head_dim;
-    const float2 o = turn(make_float2(row[e.x], row[e.y]), cs);
+    const float2 o = rotate_pair(make_float2(row[e.x], row[e.y]), cs);
     row[e.x] = o.x;
     row[e.y] = o.y;
     return;
@@ -81,13 +46,13 @@ __global__ void rope_store_kernel(KvLayerDevice kv, float* q, const float* k, co
   const int64_t src = (t * n_head_kv + hk) * head_dim;
   const int64_t page = kv.block_table[pos / kv.page_size];
   const int64_t dst = (page * kv.page_size + pos % kv.page_size) * kv.row_elems + hk * head_dim;
-  const float2 o = turn(make_float2(k[src + e.x], k[src + e.y]), cs);
+  const float2 o = rotate_pair(make_float2(k[src + e.x], k[src + e.y]), cs);
   T* kc = static_cast<T*>(kv.k) + dst;
   T* vc = static_cast<T*>(kv.v) + dst;
-  put(kc + e.x, o.x);
-  put(kc + e.y, o.y);
-  put(vc + e.x, v[src + e.x]);
-  put(vc + e.y, v[src + e.y]);
+  store_as(kc + e.x, o.x);
+  store_as(kc + e.y, o.y);
+  store_as(vc + e.x, v[src + e.x]);
+  store_as(vc + e.y, v[src + e.y]);
 }
 
 }  // namespace
