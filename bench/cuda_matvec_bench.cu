@@ -50,19 +50,6 @@ __global__ void fill_scales(uint16_t* p, size_t n) {
   }
 }
 
-__device__ __forceinline__ int dot_q4(uint4 w, int4 lo, int4 hi) {
-  int s = 0;
-  s = __dp4a(static_cast<int>(w.x & 0x0F0F0F0Fu), lo.x, s);
-  s = __dp4a(static_cast<int>(w.y & 0x0F0F0F0Fu), lo.y, s);
-  s = __dp4a(static_cast<int>(w.z & 0x0F0F0F0Fu), lo.z, s);
-  s = __dp4a(static_cast<int>(w.w & 0x0F0F0F0Fu), lo.w, s);
-  s = __dp4a(static_cast<int>((w.x >> 4) & 0x0F0F0F0Fu), hi.x, s);
-  s = __dp4a(static_cast<int>((w.y >> 4) & 0x0F0F0F0Fu), hi.y, s);
-  s = __dp4a(static_cast<int>((w.z >> 4) & 0x0F0F0F0Fu), hi.z, s);
-  s = __dp4a(static_cast<int>((w.w >> 4) & 0x0F0F0F0Fu), hi.w, s);
-  return s;
-}
-
 struct Q4Args {
   const uint8_t* q;
   const uint16_t* d;
@@ -70,6 +57,47 @@ struct Q4Args {
   const int4* xq;
   const float2* xs;
   float* y;
+};
+
+// R rows x U 16-byte loads per lane of a Q4_0 weight in registers: the
+// blocks b0 + 32 u of rows row0 + r, and their product with the activations.
+template <int R, int U>
+struct Q4Tile {
+  uint4 q[R][U];
+  uint16_t d[R][U];
+
+  __device__ __forceinline__ void load(const Q4Args& a, int64_t row0, int64_t b0) {
+    const int64_t nb = a.in / 32;
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int64_t b = b0 + 32 * u, row = row0 + r;
+        if (b < nb && row < a.out) {
+          q[r][u] = __ldg(reinterpret_cast<const uint4*>(a.q + row * nb * 16) + b);
+          d[r][u] = __ldg(a.d + row * nb + b);
+        }
+      }
+    }
+  }
+
+  __device__ __forceinline__ void multiply(const Q4Args& a, int64_t b0, float (&acc)[R]) const {
+    const int64_t nb = a.in / 32;
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int64_t b = b0 + 32 * u;
+      if (b < nb) {
+        const int4 lo = a.xq[2 * b], hi = a.xq[2 * b + 1];
+        const float2 xs = a.xs[b];
+#pragma unroll
+        for (int r = 0; r < R; ++r) {
+          const int s = ma::cuda::dot_q4_0_block(q[r][u], lo, hi);
+          acc[r] +=
+              ma::cuda::half_bits_to_float(d[r][u]) * (xs.x * static_cast<float>(s) - 8.0f * xs.y);
+        }
+      }
+    }
+  }
 };
 
 // R rows per warp, U 16-byte loads per lane and row in flight, W warps per
@@ -80,57 +108,27 @@ __global__ void __launch_bounds__(32 * W) q4_rows(Q4Args a) {
   const int lane = static_cast<int>(threadIdx.x);
   const int64_t row0 = (static_cast<int64_t>(blockIdx.x) * W + threadIdx.y) * R;
   const int64_t nb = a.in / 32;
-  uint4 q[2][R][U];
-  uint16_t d[2][R][U];
-  auto load = [&](int buf, int64_t b0) {
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const int64_t b = b0 + 32 * u, row = row0 + r;
-        if (b < nb && row < a.out) {
-          q[buf][r][u] = __ldg(reinterpret_cast<const uint4*>(a.q + row * nb * 16) + b);
-          d[buf][r][u] = __ldg(a.d + row * nb + b);
-        }
-      }
-    }
-  };
-  if (kEarly) load(0, lane);
+  Q4Tile<R, U> t[2];
+  if (kEarly) t[0].load(a, row0, lane);
   pdl_wait();
   pdl_release();
   if (row0 >= a.out) return;
-  if (!kEarly) load(0, lane);
+  if (!kEarly) t[0].load(a, row0, lane);
   float acc[R] = {};
-  auto compute = [&](int buf, int64_t b0) {
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int64_t b = b0 + 32 * u;
-      if (b < nb) {
-        const int4 lo = a.xq[2 * b], hi = a.xq[2 * b + 1];
-        const float2 xs = a.xs[b];
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-          const int s = dot_q4(q[buf][r][u], lo, hi);
-          acc[r] += ma::cuda::half_bits_to_float(d[buf][r][u]) *
-                    (xs.x * static_cast<float>(s) - 8.0f * xs.y);
-        }
-      }
-    }
-  };
   constexpr int64_t kStep = 32 * U;
   if (kPipe) {
     // Two rounds per pass so each buffer index is a constant.
     for (int64_t b0 = lane; b0 < nb; b0 += 2 * kStep) {
-      if (b0 + kStep < nb) load(1, b0 + kStep);
-      compute(0, b0);
+      if (b0 + kStep < nb) t[1].load(a, row0, b0 + kStep);
+      t[0].multiply(a, b0, acc);
       if (b0 + kStep >= nb) break;
-      if (b0 + 2 * kStep < nb) load(0, b0 + 2 * kStep);
-      compute(1, b0 + kStep);
+      if (b0 + 2 * kStep < nb) t[0].load(a, row0, b0 + 2 * kStep);
+      t[1].multiply(a, b0 + kStep, acc);
     }
   } else {
     for (int64_t b0 = lane; b0 < nb; b0 += kStep) {
-      compute(0, b0);
-      if (b0 + kStep < nb) load(0, b0 + kStep);
+      t[0].multiply(a, b0, acc);
+      if (b0 + kStep < nb) t[0].load(a, row0, b0 + kStep);
     }
   }
 #pragma unroll
@@ -152,45 +150,18 @@ __global__ void __launch_bounds__(32 * W) q4_persistent(Q4Args a) {
   const int64_t chunks = (nb + 32 * U - 1) / (32 * U);
   const int64_t my_groups = warp < groups ? (groups - warp + warps - 1) / warps : 0;
   const int64_t items = my_groups * chunks;
-  uint4 q[2][R][U];
-  uint16_t d[2][R][U];
-  auto load = [&](int buf, int64_t item) {
-    const int64_t row0 = (warp + warps * (item / chunks)) * R;
-    const int64_t b0 = (item % chunks) * 32 * U + lane;
-#pragma unroll
-    for (int r = 0; r < R; ++r) {
-#pragma unroll
-      for (int u = 0; u < U; ++u) {
-        const int64_t b = b0 + 32 * u, row = row0 + r;
-        if (b < nb && row < a.out) {
-          q[buf][r][u] = __ldg(reinterpret_cast<const uint4*>(a.q + row * nb * 16) + b);
-          d[buf][r][u] = __ldg(a.d + row * nb + b);
-        }
-      }
-    }
-  };
-  if (items > 0) load(0, 0);
+  Q4Tile<R, U> t[2];
+  // Item i: rows of group warp + warps * (i / chunks), chunk i % chunks.
+  auto row0_of = [&](int64_t item) { return (warp + warps * (item / chunks)) * R; };
+  auto b0_of = [&](int64_t item) { return (item % chunks) * 32 * U + lane; };
+  if (items > 0) t[0].load(a, row0_of(0), b0_of(0));
   pdl_wait();
   pdl_release();
   float acc[R] = {};
   auto compute = [&](int buf, int64_t it) {
-    const int64_t b0 = (it % chunks) * 32 * U + lane;
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int64_t b = b0 + 32 * u;
-      if (b < nb) {
-        const int4 lo = a.xq[2 * b], hi = a.xq[2 * b + 1];
-        const float2 xs = a.xs[b];
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-          const int s = dot_q4(q[buf][r][u], lo, hi);
-          acc[r] += ma::cuda::half_bits_to_float(d[buf][r][u]) *
-                    (xs.x * static_cast<float>(s) - 8.0f * xs.y);
-        }
-      }
-    }
+    t[buf].multiply(a, b0_of(it), acc);
     if (it % chunks == chunks - 1) {
-      const int64_t row0 = (warp + warps * (it / chunks)) * R;
+      const int64_t row0 = row0_of(it);
 #pragma unroll
       for (int r = 0; r < R; ++r) {
         const float v = ma::cuda::warp_sum(acc[r]);
@@ -201,10 +172,10 @@ __global__ void __launch_bounds__(32 * W) q4_persistent(Q4Args a) {
   };
   // Two items per pass so each buffer index is a constant.
   for (int64_t it = 0; it < items; it += 2) {
-    if (it + 1 < items) load(1, it + 1);
+    if (it + 1 < items) t[1].load(a, row0_of(it + 1), b0_of(it + 1));
     compute(0, it);
     if (it + 1 >= items) break;
-    if (it + 2 < items) load(0, it + 2);
+    if (it + 2 < items) t[0].load(a, row0_of(it + 2), b0_of(it + 2));
     compute(1, it + 1);
   }
 }

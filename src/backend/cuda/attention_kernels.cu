@@ -3,7 +3,9 @@
 // Decode: one thread block per (query token, head, key range) with an online
 // softmax, the ranges merged by the last block; specialised kernels per head
 // dim read rows with 16-byte loads, a generic one takes other shapes.
+#include <iterator>
 #include <type_traits>
+#include <utility>
 
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/flash_attention.h"
@@ -355,47 +357,40 @@ void launch_decode_kernel(const KvLayerDevice& kv, dim3 grid, const float* q,
          static_cast<const T*>(kv.v), kv.block_table, q, positions, p, sp, out);
 }
 
-// The instantiated decode kernels: F16 and F32 caches at head dims 32, 64,
-// 128 and 256 (F32 at 256 needs 64 lanes per row: the generic kernel). Other
-// shapes take attention_kernel. Returns whether one ran.
+// The instantiated decode kernels: head dims 32, 64, 128 and 256 for F16
+// and F32 caches, except where a row needs more than a warp's 16-byte
+// loads (F32 at 256: the generic kernel). Other shapes take
+// attention_kernel.
+constexpr int kDecodeHeadDims[] = {32, 64, 128, 256};
+
+template <typename T, int kD>
+bool try_decode(const KvLayerDevice& kv, dim3 grid, const float* q, const int64_t* positions,
+                const AttnParams& p, const SplitParams& sp, float* out, cudaStream_t s) {
+  if constexpr (kD / (16 / static_cast<int>(sizeof(T))) > 32) {
+    return false;
+  } else {
+    if (p.head_dim != kD) return false;
+    launch_decode_kernel<T, kD>(kv, grid, q, positions, p, sp, out, s);
+    return true;
+  }
+}
+
+template <typename T, size_t... I>
+bool launch_decode_dims(const KvLayerDevice& kv, dim3 grid, const float* q,
+                        const int64_t* positions, const AttnParams& p, const SplitParams& sp,
+                        float* out, cudaStream_t s, std::index_sequence<I...>) {
+  return (try_decode<T, kDecodeHeadDims[I]>(kv, grid, q, positions, p, sp, out, s) || ...);
+}
+
+// Returns whether one ran.
 bool launch_decode(const KvLayerDevice& kv, dim3 grid, const float* q, const int64_t* positions,
                    const AttnParams& p, const SplitParams& sp, float* out, cudaStream_t s) {
   const bool aligned = reinterpret_cast<uintptr_t>(kv.k) % 16 == 0 &&
                        reinterpret_cast<uintptr_t>(kv.v) % 16 == 0 && kv.row_elems % 8 == 0;
   if (!aligned) return false;
-  const auto go = [&](auto tag, auto dim) {
-    using T = decltype(tag);
-    launch_decode_kernel<T, decltype(dim)::value>(kv, grid, q, positions, p, sp, out, s);
-    return true;
-  };
-  using I32 = std::integral_constant<int, 32>;
-  using I64 = std::integral_constant<int, 64>;
-  using I128 = std::integral_constant<int, 128>;
-  using I256 = std::integral_constant<int, 256>;
-  if (kv.f16) {
-    switch (p.head_dim) {
-      case 32:
-        return go(__half{}, I32{});
-      case 64:
-        return go(__half{}, I64{});
-      case 128:
-        return go(__half{}, I128{});
-      case 256:
-        return go(__half{}, I256{});
-      default:
-        return false;
-    }
-  }
-  switch (p.head_dim) {
-    case 32:
-      return go(float{}, I32{});
-    case 64:
-      return go(float{}, I64{});
-    case 128:
-      return go(float{}, I128{});
-    default:
-      return false;
-  }
+  constexpr auto kDims = std::make_index_sequence<std::size(kDecodeHeadDims)>{};
+  return kv.f16 ? launch_decode_dims<__half>(kv, grid, q, positions, p, sp, out, s, kDims)
+                : launch_decode_dims<float>(kv, grid, q, positions, p, sp, out, s, kDims);
 }
 
 // Prefill: a block takes kQTile queries of one head and walks key tiles of

@@ -36,6 +36,23 @@ __device__ __forceinline__ void quantize_warp(float v, int64_t first, Q8Out q8) 
     reinterpret_cast<float2*>(q8.s)[first / 32] = make_float2(d, d * qsum);
 }
 
+// The int8 dot product of one Q4_0 block's quants as stored (0..15:
+// element j in the low nibble of byte j, j + 16 in the high) with its
+// activations lo (elements 0-15) and hi (16-31); the caller takes off
+// 8 * sum(x).
+__device__ __forceinline__ int dot_q4_0_block(uint4 w, int4 lo, int4 hi) {
+  int s = 0;
+  s = __dp4a(static_cast<int>(w.x & 0x0F0F0F0Fu), lo.x, s);
+  s = __dp4a(static_cast<int>(w.y & 0x0F0F0F0Fu), lo.y, s);
+  s = __dp4a(static_cast<int>(w.z & 0x0F0F0F0Fu), lo.z, s);
+  s = __dp4a(static_cast<int>(w.w & 0x0F0F0F0Fu), lo.w, s);
+  s = __dp4a(static_cast<int>((w.x >> 4) & 0x0F0F0F0Fu), hi.x, s);
+  s = __dp4a(static_cast<int>((w.y >> 4) & 0x0F0F0F0Fu), hi.y, s);
+  s = __dp4a(static_cast<int>((w.z >> 4) & 0x0F0F0F0Fu), hi.z, s);
+  s = __dp4a(static_cast<int>((w.w >> 4) & 0x0F0F0F0Fu), hi.w, s);
+  return s;
+}
+
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every
 // thread gets the result. `scratch` holds 32 floats.
 __device__ __forceinline__ float block_sum(float v, float* scratch) {

@@ -39,19 +39,6 @@ struct Activations {
   const float2* xs;
 };
 
-__device__ __forceinline__ int dot_q4_0_block(uint4 w, int4 lo, int4 hi) {
-  int s = 0;
-  s = __dp4a(static_cast<int>(w.x & 0x0F0F0F0Fu), lo.x, s);
-  s = __dp4a(static_cast<int>(w.y & 0x0F0F0F0Fu), lo.y, s);
-  s = __dp4a(static_cast<int>(w.z & 0x0F0F0F0Fu), lo.z, s);
-  s = __dp4a(static_cast<int>(w.w & 0x0F0F0F0Fu), lo.w, s);
-  s = __dp4a(static_cast<int>((w.x >> 4) & 0x0F0F0F0Fu), hi.x, s);
-  s = __dp4a(static_cast<int>((w.y >> 4) & 0x0F0F0F0Fu), hi.y, s);
-  s = __dp4a(static_cast<int>((w.z >> 4) & 0x0F0F0F0Fu), hi.z, s);
-  s = __dp4a(static_cast<int>((w.w >> 4) & 0x0F0F0F0Fu), hi.w, s);
-  return s;
-}
-
 __device__ __forceinline__ int dot_int8x16(int4 a, int4 b, int s) {
   s = __dp4a(a.x, b.x, s);
   s = __dp4a(a.y, b.y, s);
