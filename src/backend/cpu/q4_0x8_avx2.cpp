@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "backend/cpu/token_chunks.h"
 #include "quant/blocks.h"
 
 namespace ma::cpu {
@@ -58,15 +59,10 @@ void gemv_chunk(const BlockQ4_0x8* group, int64_t n_blocks, const BlockQ8_0* con
 
 void gemv_avx2(const BlockQ4_0x8* group, int64_t n_blocks, const void* const* x_rows,
                const int32_t* const* x_sums, int n_tokens, float* const* y) {
-  int t = 0;
-  for (; t + 4 <= n_tokens; t += 4) {
-    gemv_chunk<4>(group, n_blocks, reinterpret_cast<const BlockQ8_0* const*>(x_rows + t),
-                  x_sums + t, y + t);
-  }
-  for (; t < n_tokens; ++t) {
-    gemv_chunk<1>(group, n_blocks, reinterpret_cast<const BlockQ8_0* const*>(x_rows + t),
-                  x_sums + t, y + t);
-  }
+  const auto* const* x = reinterpret_cast<const BlockQ8_0* const*>(x_rows);
+  for_token_chunks<4, 1>(n_tokens, [&](auto k, int t) {
+    gemv_chunk<decltype(k)::value>(group, n_blocks, x + t, x_sums + t, y + t);
+  });
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #if defined(__x86_64__) && defined(__AVX512VNNI__) && defined(__AVX512VL__) && defined(__F16C__)
 #include <immintrin.h>
 
+#include "backend/cpu/token_chunks.h"
 #include "backend/cpu/vnni_bcast.h"
 #include "quant/blocks.h"
 
@@ -45,21 +46,12 @@ void gemv_chunk(const BlockQ4_0x8* group, int64_t n_blocks, const BlockQ8_0* con
 
 void gemv_vnni(const BlockQ4_0x8* group, int64_t n_blocks, const void* const* x_rows,
                const int32_t* const* x_sums, int n_tokens, float* const* y) {
+  const auto* const* x = reinterpret_cast<const BlockQ8_0* const*>(x_rows);
   // Eight tokens give eight independent vpdpbusd chains, enough to hide its
   // latency (four leave the unit half idle); AVX-512 has the 32 registers.
-  int t = 0;
-  for (; t + 8 <= n_tokens; t += 8) {
-    gemv_chunk<8>(group, n_blocks, reinterpret_cast<const BlockQ8_0* const*>(x_rows + t),
-                  x_sums + t, y + t);
-  }
-  for (; t + 4 <= n_tokens; t += 4) {
-    gemv_chunk<4>(group, n_blocks, reinterpret_cast<const BlockQ8_0* const*>(x_rows + t),
-                  x_sums + t, y + t);
-  }
-  for (; t < n_tokens; ++t) {
-    gemv_chunk<1>(group, n_blocks, reinterpret_cast<const BlockQ8_0* const*>(x_rows + t),
-                  x_sums + t, y + t);
-  }
+  for_token_chunks<8, 4, 1>(n_tokens, [&](auto k, int t) {
+    gemv_chunk<decltype(k)::value>(group, n_blocks, x + t, x_sums + t, y + t);
+  });
 }
 
 }  // namespace

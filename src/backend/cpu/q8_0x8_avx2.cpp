@@ -11,6 +11,7 @@
 
 #include <cstring>
 
+#include "backend/cpu/token_chunks.h"
 #include "quant/blocks.h"
 
 namespace ma::cpu {
@@ -57,9 +58,9 @@ void gemv_avx2(const BlockQ8_0x8* group, int64_t n_blocks, const void* const* x_
                const int32_t* const* /*x_sums: not needed, the quants are made signed again*/,
                int n_tokens, float* const* y) {
   const auto* const* x = reinterpret_cast<const BlockQ8_0* const*>(x_rows);
-  int t = 0;
-  for (; t + 4 <= n_tokens; t += 4) gemv_chunk<4>(group, n_blocks, x + t, y + t);
-  for (; t < n_tokens; ++t) gemv_chunk<1>(group, n_blocks, x + t, y + t);
+  for_token_chunks<4, 1>(n_tokens, [&](auto k, int t) {
+    gemv_chunk<decltype(k)::value>(group, n_blocks, x + t, y + t);
+  });
 }
 
 }  // namespace
