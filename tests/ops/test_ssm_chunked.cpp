@@ -27,6 +27,35 @@ size_t sz(int64_t v) {
   return static_cast<size_t>(v);
 }
 
+// The checks both scans share: one chunked call against the fp64
+// reference (outputs and final state), token-by-token decode (the recurrent
+// step) landing on the same numbers, and a prefill split at `first`
+// handing its state on exactly like one call. Problem: T, h0, ref_y,
+// ref_h, and run(scan, t, n, h, y) over tokens [t, t + n) of `width`
+// outputs each.
+template <typename Problem, typename Chunked, typename Sequential>
+void check_chunked_scan(const Problem& p, int64_t width, Chunked chunked, Sequential sequential,
+                        int64_t first) {
+  std::vector<float> h = p.h0, y(sz(p.T * width));
+  p.run(chunked, 0, p.T, h, y);
+  EXPECT_LT(max_abs_diff(y.data(), p.ref_y.data(), y.size()), tolerance::kScanMaxAbs);
+  EXPECT_LT(max_abs_diff(h.data(), p.ref_h.data(), h.size()), tolerance::kScanMaxAbs);
+
+  std::vector<float> h_dec = p.h0, y_dec(y.size());
+  for (int64_t t = 0; t < p.T; ++t) p.run(sequential, t, 1, h_dec, y_dec);
+  std::vector<double> y_dec_d(y_dec.begin(), y_dec.end()), h_dec_d(h_dec.begin(), h_dec.end());
+  EXPECT_LT(max_abs_diff(y.data(), y_dec_d.data(), y.size()), tolerance::kScanMaxAbs);
+  EXPECT_LT(max_abs_diff(h.data(), h_dec_d.data(), h.size()), tolerance::kScanMaxAbs);
+
+  if (p.T >= 2) {
+    std::vector<float> h2 = p.h0, y2(y.size());
+    p.run(chunked, 0, first, h2, y2);
+    p.run(chunked, first, p.T - first, h2, y2);
+    EXPECT_LT(max_abs_diff(y2.data(), p.ref_y.data(), y2.size()), tolerance::kScanMaxAbs);
+    EXPECT_LT(max_abs_diff(h2.data(), p.ref_h.data(), h2.size()), tolerance::kScanMaxAbs);
+  }
+}
+
 // ---------------------------------------------------------------- Mamba-2
 
 // One random SSD problem; x and B/C sit inside wider rows, as in the mixer.
@@ -98,28 +127,7 @@ TEST_P(SsdChunkedTest, MatchesReferenceAndDecodeOutputsAndState) {
   ThreadPool pool(3);
   const auto chunked = [&](auto&&... args) { cpu::ssd_scan_chunked(pool, args..., tc.chunking); };
   const auto sequential = [&](auto&&... args) { cpu::ssd_scan_sequential(pool, args...); };
-
-  std::vector<float> h = p.h0, y(sz(p.T * p.width));
-  p.run(chunked, 0, p.T, h, y);
-  EXPECT_LT(max_abs_diff(y.data(), p.ref_y.data(), y.size()), tolerance::kScanMaxAbs);
-  EXPECT_LT(max_abs_diff(h.data(), p.ref_h.data(), h.size()), tolerance::kScanMaxAbs);
-
-  // Token-by-token decode (the recurrent step) lands on the same numbers.
-  std::vector<float> h_dec = p.h0, y_dec(y.size());
-  for (int64_t t = 0; t < p.T; ++t) p.run(sequential, t, 1, h_dec, y_dec);
-  std::vector<double> y_dec_d(y_dec.begin(), y_dec.end()), h_dec_d(h_dec.begin(), h_dec.end());
-  EXPECT_LT(max_abs_diff(y.data(), y_dec_d.data(), y.size()), tolerance::kScanMaxAbs);
-  EXPECT_LT(max_abs_diff(h.data(), h_dec_d.data(), h.size()), tolerance::kScanMaxAbs);
-
-  // A prefill split in two calls hands its state on exactly like one call.
-  if (p.T >= 2) {
-    const int64_t first = p.T / 2 + 1;
-    std::vector<float> h2 = p.h0, y2(y.size());
-    p.run(chunked, 0, first, h2, y2);
-    p.run(chunked, first, p.T - first, h2, y2);
-    EXPECT_LT(max_abs_diff(y2.data(), p.ref_y.data(), y2.size()), tolerance::kScanMaxAbs);
-    EXPECT_LT(max_abs_diff(h2.data(), p.ref_h.data(), h2.size()), tolerance::kScanMaxAbs);
-  }
+  check_chunked_scan(p, p.width, chunked, sequential, p.T / 2 + 1);
 }
 
 constexpr ref::SsdShape kRagged{4, 3, 5, 2};     // heads 0-1 share group 0
@@ -246,26 +254,7 @@ TEST_P(SelectiveChunkedTest, MatchesReferenceAndDecodeOutputsAndState) {
     cpu::selective_scan_chunked(pool, args..., tc.chunking);
   };
   const auto sequential = [&](auto&&... args) { cpu::selective_scan_sequential(pool, args...); };
-
-  std::vector<float> h = p.h0, y(sz(p.T * p.D));
-  p.run(chunked, 0, p.T, h, y);
-  EXPECT_LT(max_abs_diff(y.data(), p.ref_y.data(), y.size()), tolerance::kScanMaxAbs);
-  EXPECT_LT(max_abs_diff(h.data(), p.ref_h.data(), h.size()), tolerance::kScanMaxAbs);
-
-  std::vector<float> h_dec = p.h0, y_dec(y.size());
-  for (int64_t t = 0; t < p.T; ++t) p.run(sequential, t, 1, h_dec, y_dec);
-  std::vector<double> y_dec_d(y_dec.begin(), y_dec.end()), h_dec_d(h_dec.begin(), h_dec.end());
-  EXPECT_LT(max_abs_diff(y.data(), y_dec_d.data(), y.size()), tolerance::kScanMaxAbs);
-  EXPECT_LT(max_abs_diff(h.data(), h_dec_d.data(), h.size()), tolerance::kScanMaxAbs);
-
-  if (p.T >= 2) {
-    const int64_t first = p.T / 3 + 1;
-    std::vector<float> h2 = p.h0, y2(y.size());
-    p.run(chunked, 0, first, h2, y2);
-    p.run(chunked, first, p.T - first, h2, y2);
-    EXPECT_LT(max_abs_diff(y2.data(), p.ref_y.data(), y2.size()), tolerance::kScanMaxAbs);
-    EXPECT_LT(max_abs_diff(h2.data(), p.ref_h.data(), h2.size()), tolerance::kScanMaxAbs);
-  }
+  check_chunked_scan(p, p.D, chunked, sequential, p.T / 3 + 1);
 }
 
 INSTANTIATE_TEST_SUITE_P(
