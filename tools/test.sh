@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
-step() { printf '\n== %s\n' "$*"; }
+start=$SECONDS
+# Each step's header says how long the run has taken so far (CI's budget).
+step() { printf '\n== %s (%ds in)\n' "$*" "$((SECONDS - start))"; }
 
 step "format check"
 tools/format.sh --check

@@ -7,9 +7,9 @@
 //     the predecessor has completed and its writes are visible);
 //   - pdl_start() lets the successor be scheduled, then waits.
 // Every kernel waits, so completion stays transitive along the stream. The
-// successor is scheduled once every block of this grid is resident and takes
-// only the slots left free, so a chain of small kernels lets the matvec
-// after it start its weight prefetch while they run.
+// successor is scheduled once every block of this grid has started and
+// takes only the slots left free, so a chain of small kernels lets the
+// matvec after it start its weight prefetch while they run.
 // MA_CUDA_PDL=0 launches without the attribute (plain stream order).
 //
 // Built with -DMA_CUDA_TRACE=ON, every kernel's first block stamps the time
