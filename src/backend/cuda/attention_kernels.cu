@@ -38,22 +38,6 @@ __device__ __forceinline__ float load<__half>(const __half* p) {
 }
 
 template <typename T>
-__device__ __forceinline__ void store(T* p, float v);
-template <>
-__device__ __forceinline__ void store<float>(float* p, float v) {
-  *p = v;
-}
-template <>
-__device__ __forceinline__ void store<__half>(__half* p, float v) {
-  *p = __float2half_rn(v);
-}
-
-__device__ __forceinline__ int64_t physical_row(const int32_t* table, int64_t page_size,
-                                                int64_t pos) {
-  return static_cast<int64_t>(table[pos / page_size]) * page_size + pos % page_size;
-}
-
-template <typename T>
 __global__ void kv_store_kernel(T* kc, T* vc, const int32_t* table, int64_t page_size,
                                 int64_t row_elems, const float* k, const float* v,
                                 const int64_t* positions) {
@@ -61,8 +45,8 @@ __global__ void kv_store_kernel(T* kc, T* vc, const int32_t* table, int64_t page
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= row_elems) return;
   const int64_t dst = physical_row(table, page_size, positions[t]) * row_elems + i;
-  store(kc + dst, k[t * row_elems + i]);
-  store(vc + dst, v[t * row_elems + i]);
+  store_as(kc + dst, k[t * row_elems + i]);
+  store_as(vc + dst, v[t * row_elems + i]);
 }
 
 struct AttnParams {

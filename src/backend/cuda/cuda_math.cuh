@@ -53,6 +53,23 @@ __device__ __forceinline__ int dot_q4_0_block(uint4 w, int4 lo, int4 hi) {
   return s;
 }
 
+// v stored as T (float, or __half rounded to nearest).
+template <typename T>
+__device__ __forceinline__ void store_as(T* p, float v) {
+  if constexpr (sizeof(T) == 2) {
+    *p = __float2half_rn(v);
+  } else {
+    *p = v;
+  }
+}
+
+// The physical row of position pos in a paged KV cache (block_table[pos /
+// page_size] is its page).
+__device__ __forceinline__ int64_t physical_row(const int32_t* table, int64_t page_size,
+                                                int64_t pos) {
+  return static_cast<int64_t>(table[pos / page_size]) * page_size + pos % page_size;
+}
+
 // Sum over the block (blockDim.x a multiple of 32, at most 1024); every
 // thread gets the result. `scratch` holds 32 floats.
 __device__ __forceinline__ float block_sum(float v, float* scratch) {

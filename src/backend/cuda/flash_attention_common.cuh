@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backend/cuda/cuda_check.h"
+
 namespace ma::cuda {
 namespace {
 
@@ -136,6 +138,25 @@ struct DenseIo {
         __floats2bfloat162_rn(a, b);
   }
 };
+
+// Launches a flash kernel of configuration C (kQueryTile, kThreads,
+// kSmemBytes) over query tiles x heads; opts in to more than 48 KiB of
+// shared memory once per instantiation.
+template <typename C, typename Io>
+void launch_query_tiles(void (*kernel)(Io, FlashParams), const Io& io, const FlashParams& p,
+                        int64_t n_head, cudaStream_t s) {
+  static_assert(std::is_same_v<typename C::T, typename Io::T>);
+  static bool configured = false;
+  if (!configured) {
+    MA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(C::kSmemBytes)));
+    configured = true;
+  }
+  const dim3 grid(static_cast<unsigned>((p.n + C::kQueryTile - 1) / C::kQueryTile),
+                  static_cast<unsigned>(n_head));
+  kernel<<<grid, C::kThreads, C::kSmemBytes, s>>>(io, p);
+  MA_CUDA_CHECK_LAUNCH();
+}
 
 }  // namespace
 }  // namespace ma::cuda

@@ -392,18 +392,7 @@ bool wgmma_supported() {
 
 template <typename C, typename Io>
 void launch_wgmma(const Io& io, const FlashParams& p, int64_t n_head, cudaStream_t s) {
-  static_assert(std::is_same_v<typename C::T, typename Io::T>);
-  auto* kernel = flash_attention_wgmma_kernel<C, Io>;
-  static bool configured = false;  // per instantiation: opt in to > 48 KiB once
-  if (!configured) {
-    MA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                       static_cast<int>(C::kSmemBytes)));
-    configured = true;
-  }
-  const dim3 grid(static_cast<unsigned>((p.n + C::kQueryTile - 1) / C::kQueryTile),
-                  static_cast<unsigned>(n_head));
-  kernel<<<grid, C::kThreads, C::kSmemBytes, s>>>(io, p);
-  MA_CUDA_CHECK_LAUNCH();
+  launch_query_tiles<C>(flash_attention_wgmma_kernel<C, Io>, io, p, n_head, s);
 }
 
 }  // namespace

@@ -331,21 +331,17 @@ __device__ __forceinline__ void prefetch_row(const DeviceWeight& w, int64_t row)
 __device__ void qkv_rope_epilogue(const MatvecGroup& g, int k, int64_t row0,
                                   const float (&vals)[kWarps], const QkvRope& r) {
   const int p = static_cast<int>(threadIdx.x);
-  const int64_t row = row0 + 2 * p, e = row % r.head_dim;
+  const int64_t row = row0 + 2 * p, e = row % r.head_dim, pos = r.positions[0];
   float2 v = make_float2(vals[2 * p], vals[2 * p + 1]);
   g.y[k][row] = v.x;
   g.y[k][row + 1] = v.y;
-  if (k < 2 && e / 2 < r.rope.n_dims / 2) {
-    v = rotate_pair(v, rope_turn(r.rope, r.positions[0], e / 2));
-  }
+  if (k < 2 && e / 2 < r.rope.n_dims / 2) v = rotate_pair(v, rope_turn(r.rope, pos, e / 2));
   if (k == 0) {
     g.y[0][row] = v.x;
     g.y[0][row + 1] = v.y;
     return;
   }
-  const int64_t pos = r.positions[0];
-  const int64_t page = r.kv.block_table[pos / r.kv.page_size];
-  const int64_t dst = (page * r.kv.page_size + pos % r.kv.page_size) * r.kv.row_elems + row;
+  const int64_t dst = physical_row(r.kv.block_table, r.kv.page_size, pos) * r.kv.row_elems + row;
   void* cache = k == 1 ? r.kv.k : r.kv.v;
   if (r.kv.f16) {
     store_as(static_cast<__half*>(cache) + dst, v.x);

@@ -5,8 +5,6 @@
 // contexts keep fp32 accuracy.
 #pragma once
 
-#include <cuda_fp16.h>
-
 #include "backend/cuda/kernels.h"
 
 namespace ma::cuda {
@@ -35,15 +33,6 @@ __device__ __forceinline__ int2 pair_elements(const RopeDevice& r, int64_t i) {
 
 __device__ __forceinline__ float2 rotate_pair(float2 v, float2 cs) {
   return make_float2(v.x * cs.x - v.y * cs.y, v.x * cs.y + v.y * cs.x);
-}
-
-template <typename T>
-__device__ __forceinline__ void store_as(T* p, float v) {
-  if constexpr (sizeof(T) == 2) {
-    *p = __float2half_rn(v);
-  } else {
-    *p = v;
-  }
 }
 
 }  // namespace ma::cuda

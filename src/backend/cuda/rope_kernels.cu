@@ -44,8 +44,8 @@ __global__ void rope_store_kernel(KvLayerDevice kv, float* q, const float* k, co
   }
   const int64_t hk = h - n_head;
   const int64_t src = (t * n_head_kv + hk) * head_dim;
-  const int64_t page = kv.block_table[pos / kv.page_size];
-  const int64_t dst = (page * kv.page_size + pos % kv.page_size) * kv.row_elems + hk * head_dim;
+  const int64_t dst =
+      physical_row(kv.block_table, kv.page_size, pos) * kv.row_elems + hk * head_dim;
   const float2 o = rotate_pair(make_float2(k[src + e.x], k[src + e.y]), cs);
   T* kc = static_cast<T*>(kv.k) + dst;
   T* vc = static_cast<T*>(kv.v) + dst;
