@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
       g.w[0] = DeviceWeight{ma::GgmlType::Q4_0, w.shape.in, w.shape.out, w.q[c], w.d[c]};
       g.y[0] = y;
       g.count = 1;
-      ma::cuda::matvec(g, nullptr, xq, xs, s);
+      ma::cuda::matvec(g, ma::cuda::MatvecInput{nullptr, xq, xs, {}}, s);
     });
     for (const Variant& v : variants) {
       int grid_persistent = 0;

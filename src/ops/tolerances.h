@@ -15,6 +15,9 @@ inline constexpr double kHalfWeightNmse = 1e-9;
 inline constexpr double kHalfActivationNmse = 2e-5;
 // Quantized weights: activations are quantized to Q8_0 (about 0.4% per value).
 inline constexpr double kQuantizedNmse = 5e-4;
+// A chain of up to four quantized products (a decode layer's o, gate/up,
+// down and the head), each adding its own activation rounding.
+inline constexpr double kQuantizedChainNmse = 4 * kQuantizedNmse;
 // Attention with an F16 KV cache (keys and values rounded to half).
 inline constexpr double kF16CacheNmse = 1e-6;
 // Prefill attention on tensor cores over an F16 cache: queries and softmax

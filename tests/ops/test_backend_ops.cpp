@@ -217,6 +217,84 @@ TEST_P(BackendOps, DecodeChainMatchesReference) {
   EXPECT_LT(nmse(got.data(), want.data(), e), tolerance::kQuantizedNmse);
 }
 
+// A decode layer's tail as the model issues it, with every weight of one
+// quantized type: o, add_norm, gate/up, gated, down, add_norm, the head. A
+// device may run each add_norm and the gated activation as the epilogue of
+// the product before it and leave the RMS factor to the product after it;
+// every intermediate the model can read afterwards must still hold its
+// value. `read_norm` reads the second norm's output before the head (the
+// factor then has to be applied on its own), `f16_head` gives the head
+// float weights (which read floats, not the int8 copy).
+void check_decode_layer_tail(BackendBox& b, GgmlType type, bool read_norm, bool f16_head,
+                             uint32_t seed) {
+  const int64_t e = 256, ff = 512, vocab = 96;
+  const TestWeight& o = b.weight(type, e, e, seed);
+  const TestWeight& gate = b.weight(type, e, ff, seed + 1);
+  const TestWeight& up = b.weight(type, e, ff, seed + 2);
+  const TestWeight& down = b.weight(type, ff, e, seed + 3);
+  const TestWeight& head = b.weight(f16_head ? GgmlType::F16 : type, e, vocab, seed + 4);
+  const auto a = random_floats(e, seed + 5), x0 = random_floats(e, seed + 6, 2.0f);
+  const auto& w1 = b.vector(random_floats(e, seed + 7));
+  const auto& w2 = b.vector(random_floats(e, seed + 8));
+  const int32_t token = 0;
+  const int64_t position = 0;
+  b.be->begin_step(&token, 1, &position, nullptr);
+  const float* da = b.put(100, a);
+  float* x = b.put(101, x0);
+  float* xn = b.be->buffer(102, e);
+  float* y = b.be->buffer(103, e);
+  float* g = b.be->buffer(104, ff);
+  float* u = b.be->buffer(105, ff);
+  float* xn2 = b.be->buffer(106, e);
+  float* logits = b.be->buffer(107, vocab);
+  b.be->matmul(o.w, da, 1, y);
+  b.be->add_norm(NormKind::kRms, x, y, w1, {}, 1, e, 1e-5f, xn);
+  b.be->matmul_shared({{&gate.w, g}, {&up.w, u}}, xn, 1);
+  b.be->gated(GateActivation::kSilu, g, u, ff);
+  b.be->matmul(down.w, g, 1, y);
+  b.be->add_norm(NormKind::kRms, x, y, w2, {}, 1, e, 1e-5f, xn2);
+  std::vector<float> got_xn2;
+  if (read_norm) got_xn2 = b.get(xn2, e);
+  b.be->matmul(head.w, xn2, 1, logits);
+  if (!read_norm) got_xn2 = b.get(xn2, e);
+
+  std::vector<double> ad = to_double(a), x1(e), xn1(e), gr(ff), ur(ff), y2(e), x2(e), xn2r(e),
+                      lr(vocab);
+  ref::matmul(o.w, ad.data(), 1, x1.data());
+  for (int64_t i = 0; i < e; ++i) x1[i] += x0[i];
+  ref::rms_norm(x1.data(), w1.data(), 1, e, 1e-5, xn1.data());
+  ref::matmul(gate.w, xn1.data(), 1, gr.data());
+  ref::matmul(up.w, xn1.data(), 1, ur.data());
+  ref::swiglu(gr.data(), ur.data(), ff, gr.data());
+  ref::matmul(down.w, gr.data(), 1, y2.data());
+  for (int64_t i = 0; i < e; ++i) x2[i] = x1[i] + y2[i];
+  ref::rms_norm(x2.data(), w2.data(), 1, e, 1e-5, xn2r.data());
+  ref::matmul(head.w, xn2r.data(), 1, lr.data());
+  const std::string what = std::string(ggml_type_name(type)) + (read_norm ? " norm read" : "") +
+                           (f16_head ? " f16 head" : "");
+  const double tol = tolerance::kQuantizedChainNmse;
+  EXPECT_LT(nmse(b.get(xn, e).data(), xn1.data(), e), tol) << what << ": first norm";
+  EXPECT_LT(nmse(b.get(g, ff).data(), gr.data(), ff), tol) << what << ": gated";
+  EXPECT_LT(nmse(b.get(y, e).data(), y2.data(), e), tol) << what << ": down";
+  EXPECT_LT(nmse(b.get(x, e).data(), x2.data(), e), tol) << what << ": residual";
+  EXPECT_LT(nmse(got_xn2.data(), xn2r.data(), e), tol) << what << ": second norm";
+  EXPECT_LT(nmse(b.get(logits, vocab).data(), lr.data(), vocab), tol) << what << ": head";
+}
+
+TEST_P(BackendOps, DecodeLayerTailMatchesReference) {
+  auto b = box();
+  uint32_t seed = 200;
+  for (GgmlType type :
+       {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}) {
+    for (bool read_norm : {false, true}) {
+      for (bool f16_head : {false, true}) {
+        check_decode_layer_tail(*b, type, read_norm, f16_head, seed);
+        seed += 10;
+      }
+    }
+  }
+}
+
 TEST_P(BackendOps, RopeMatchesReferenceForEveryMode) {
   auto b = box();
   std::vector<float> freq_factors = {1.0f, 1.0f, 2.0f, 4.0f, 8.0f, 8.0f, 8.0f, 8.0f};

@@ -57,7 +57,14 @@ class CudaBackend final : public Backend {
     if (kv != nullptr) allocate_kv(*kv);
     if (model != nullptr) {
       weight(model->embedding());
-      model->for_each_matmul_weight([&](const Weight& w) { weight(w); });
+      int64_t widest = 0;
+      model->for_each_matmul_weight([&](const Weight& w) {
+        weight(w);
+        widest = std::max(widest, w.in);
+      });
+      // Every int8 copy is some product's input: sized once, so a recorded
+      // step never finds them short.
+      reserve_q8(widest);
     }
   }
 
@@ -130,10 +137,12 @@ class CudaBackend final : public Backend {
     end_step();
   }
 
+  // Pending work may hold buffers, so a reallocation waits for it.
   float* buffer(int id, size_t n) override {
-    flush_pending();
     if (static_cast<size_t>(id) >= ws_.size()) ws_.resize(static_cast<size_t>(id) + 1);
-    return static_cast<float*>(grow(ws_[static_cast<size_t>(id)], n * sizeof(float), "scratch"));
+    DeviceBuffer& b = ws_[static_cast<size_t>(id)];
+    if (n * sizeof(float) > b.bytes()) flush_pending();
+    return static_cast<float*>(grow(b, n * sizeof(float), "scratch"));
   }
 
   void upload(const float* host, int64_t n, float* dst) override {
@@ -188,6 +197,17 @@ class CudaBackend final : public Backend {
   void add_norm(NormKind kind, float* x, const float* residual, const std::vector<float>& w,
                 const std::vector<float>& b, int64_t rows, int64_t dim, float eps,
                 float* y) override {
+    if (kind == NormKind::kRms && b.empty() && rows == 1 && add_rms_fusable(x, residual, dim, y)) {
+      const PendingMatvec p = take_pending();
+      const int slot = q8_slot_ = 1 - p.q8_slot;
+      const Q8Out q8 = q8_buffer(slot);
+      auto* parts = static_cast<float*>(
+          grow(rms_parts_, static_cast<size_t>(dim / 32) * sizeof(float), "norm partials"));
+      matvec_add_rms(p.g, p.in, AddRmsOut{x, vec(w), y, q8, parts}, stream_);
+      quantized_ = {y, dim, slot};
+      pending_rms_ = PendingNorm{PendingRms{parts, dim, eps, y}, q8};
+      return;
+    }
     flush_pending();
     const Q8Out q8 = quantized_output(rows == 1, dim);
     if (kind == NormKind::kLayer) {
@@ -195,7 +215,7 @@ class CudaBackend final : public Backend {
     } else {
       rms_norm(x, residual, vec(w), rows, dim, eps, y, q8, stream_);
     }
-    if (q8.q != nullptr) quantized_ = {y, dim};
+    if (q8.q != nullptr) quantized_ = {y, dim, q8_slot_};
   }
 
   void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override {
@@ -203,12 +223,15 @@ class CudaBackend final : public Backend {
   }
 
   // Decode: one quantization of the shared input and one launch for all
-  // the products; prefill: one cuBLAS product each.
+  // the products, held back for the op after it (pending_); prefill: one
+  // cuBLAS product each.
   void matmul_shared(std::initializer_list<Product> products, const float* x,
                      int64_t n_tokens) override {
-    flush_pending();
+    flush_matvec();
+    bool writes_x = false;
     for (const Product& p : products) {
       if (p.y == quantized_.x) quantized_ = {};
+      writes_x = writes_x || p.y == x;
     }
     MatvecGroup g;
     bool one_launch = n_tokens == 1 && products.size() <= MatvecGroup::kMax;
@@ -220,24 +243,43 @@ class CudaBackend final : public Backend {
         g.y[g.count++] = p.y;
       }
     }
+    const bool all_q8 = std::all_of(
+        g.w, g.w + g.count, [](const DeviceWeight& w) { return matvec_needs_q8_1(w.type); });
+    const int64_t in = g.w[0].in;
+    // A pending RMS factor of x goes into the products (and the launch
+    // writes x normed) when every product reads x's q8 copy.
+    MatvecInput input{x, nullptr, nullptr, {}};
+    if (pending_rms_ && pending_rms_->rms.y_out == x && one_launch && all_q8 && !writes_x &&
+        quantized_.x == x && quantized_.n == in) {
+      input.rms = pending_rms_->rms;
+      pending_rms_.reset();
+      const Q8Out q8 = q8_buffer(quantized_.slot);
+      input.xq = q8.q;
+      input.xs = q8.s;
+      pending_ = PendingMatvec{g, input, quantized_.slot};
+      quantized_ = {};  // the q8 copy lacks the factor
+      return;
+    }
+    flush_rms();
     if (!one_launch) {
       for (const Product& p : products) gemm(weight(*p.w), x, n_tokens, p.y);
       return;
     }
     const bool needs_q8 = std::any_of(
         g.w, g.w + g.count, [](const DeviceWeight& w) { return matvec_needs_q8_1(w.type); });
-    const int64_t in = g.w[0].in;
     if (needs_q8 && !(quantized_.x == x && quantized_.n == in)) {
-      const Q8Out q8 = q8_buffer(in);
+      reserve_q8(in);
+      q8_slot_ = 1 - q8_slot_;
+      const Q8Out q8 = q8_buffer(q8_slot_);
       quantize_q8_1(x, 1, in, q8.q, q8.s, stream_);
-      quantized_ = {x, in};
+      quantized_ = {x, in, q8_slot_};
     }
-    const Q8Out q8 = needs_q8 ? Q8Out{act_q(), act_s()} : Q8Out{};
-    if (g.count == 3) {  // q, k, v: see pending_qkv_
-      pending_qkv_ = PendingQkv{g, x, q8};
-      return;
+    if (needs_q8) {
+      const Q8Out q8 = q8_buffer(quantized_.slot);
+      input.xq = q8.q;
+      input.xs = q8.s;
     }
-    matvec(g, x, q8.q, q8.s, stream_);
+    pending_ = PendingMatvec{g, input, needs_q8 ? quantized_.slot : q8_slot_};
   }
 
   void add(float* y, const float* x, int64_t n) override {
@@ -256,7 +298,7 @@ class CudaBackend final : public Backend {
     flush_pending();
     const Q8Out q8 = quantized_output(staged_n_ == 1, n);
     cuda::gated(act, gate, up, n, q8, stream_);
-    if (q8.q != nullptr) quantized_ = {gate, n};
+    if (q8.q != nullptr) quantized_ = {gate, n, q8_slot_};
   }
 
   void argmax(const float* x, int64_t n, int32_t* host) override {
@@ -291,10 +333,9 @@ class CudaBackend final : public Backend {
     if (!table_staged_) sync_block_table(step.state->kv_seq);
     const KvLayerDevice& layer = kv_layers_.at(static_cast<size_t>(step.layer));
     if (fuse) {
-      const PendingQkv p = *pending_qkv_;
-      pending_qkv_.reset();
-      matvec_qkv_rope(p.g, p.x, p.q8.q, p.q8.s,
-                      QkvRope{layer, rope_device(*step.rope), positions, shape.head_dim}, stream_);
+      const PendingMatvec p = take_pending();
+      matvec_qkv_rope(p.g, p.in, QkvRope{layer, rope_device(*step.rope), positions, shape.head_dim},
+                      stream_);
     } else if (step.rope != nullptr) {
       rope_store(layer, q, k, v, n, shape.n_head, shape.n_head_kv, shape.head_dim,
                  rope_device(*step.rope), positions, stream_);
@@ -306,36 +347,73 @@ class CudaBackend final : public Backend {
     const Q8Out q8 = quantized_output(n == 1 && shape.head_dim % 32 == 0, dim);
     cuda::attention(layer, q, n, positions, shape, split_scratch(layer, n, shape), out, q8,
                     stream_);
-    if (q8.q != nullptr) quantized_ = {out, dim};
+    if (q8.q != nullptr) quantized_ = {out, dim, q8_slot_};
   }
 
  private:
-  // A decode step's q, k, v products (one launch) wait for the op after
-  // them: when that is the attention reading them, one kernel computes them
-  // with RoPE and the KV store as its epilogue (a launch fewer per layer);
-  // any other op launches them as they are first.
-  struct PendingQkv {
+  // A decode step's matvec group (one launch) waits for the op after it,
+  // which may take it with an epilogue (a launch fewer): the attention
+  // reading q, k, v (RoPE and the KV store), add_norm adding a one-weight
+  // product to the residual stream (the add and the RMSNorm). Any other op
+  // launches it as it is first.
+  struct PendingMatvec {
     MatvecGroup g;
-    const float* x = nullptr;
+    MatvecInput in;
+    int q8_slot = 0;  // the q8 buffer `in` reads: an epilogue writes the other
+  };
+  // After a fused add_norm, its output without the RMS factor: the next
+  // matvec reading it takes the factor; before any other op, rms_finish.
+  struct PendingNorm {
+    PendingRms rms;
     Q8Out q8;
   };
 
+  PendingMatvec take_pending() {
+    const PendingMatvec p = *pending_;
+    pending_.reset();
+    return p;
+  }
+
+  void flush_matvec() {
+    if (!pending_) return;
+    const PendingMatvec p = take_pending();
+    matvec(p.g, p.in, stream_);
+  }
+
+  void flush_rms() {
+    if (!pending_rms_) return;
+    rms_finish(pending_rms_->rms, pending_rms_->q8, stream_);
+    pending_rms_.reset();
+  }
+
   void flush_pending() {
-    if (!pending_qkv_) return;
-    const PendingQkv p = *pending_qkv_;
-    pending_qkv_.reset();
-    matvec(p.g, p.x, p.q8.q, p.q8.s, stream_);
+    flush_matvec();
+    flush_rms();
   }
 
   bool qkv_fusable(const AttentionStep& step, const float* q, const float* k,
                    const float* v) const {
-    if (!pending_qkv_ || step.rope == nullptr || step.n_tokens != 1) return false;
+    if (!pending_ || pending_->g.count != 3 || step.rope == nullptr || step.n_tokens != 1) {
+      return false;
+    }
     const ref::AttentionShape& sh = *step.shape;
-    const MatvecGroup& g = pending_qkv_->g;
+    const MatvecGroup& g = pending_->g;
     return step.rope->mode != RopeMode::kNeox && sh.head_dim % 4 == 0 && g.y[0] == q &&
            g.y[1] == k && g.y[2] == v && g.w[0].out == sh.n_head * sh.head_dim &&
            g.w[1].out == sh.n_head_kv * sh.head_dim && g.w[2].out == g.w[1].out &&
            g.w[1].type == g.w[0].type && g.w[2].type == g.w[0].type;
+  }
+
+  // The pending product is the residual, one quantized weight of dim
+  // outputs, and its launch neither reads nor writes the norm's buffers
+  // (its own input's pending factor would share the partials).
+  bool add_rms_fusable(const float* x, const float* residual, int64_t dim, const float* y) const {
+    if (!pending_ || pending_rms_ || pending_->g.count != 1 || dim % 32 != 0 || !q8_holds(dim)) {
+      return false;
+    }
+    const PendingMatvec& p = *pending_;
+    return p.g.y[0] == residual && p.g.w[0].out == dim && matvec_needs_q8_1(p.g.w[0].type) &&
+           p.in.rms.parts == nullptr && x != y && x != residual && y != residual && y != p.in.x;
   }
 
   struct Download {
@@ -383,7 +461,8 @@ class CudaBackend final : public Backend {
       forward();
       flush_pending();
     } catch (...) {
-      pending_qkv_.reset();
+      pending_.reset();
+      pending_rms_.reset();
       recording_ = false;
       (void)cudaStreamEndCapture(stream_, &graph);
       if (graph != nullptr) (void)cudaGraphDestroy(graph);
@@ -430,15 +509,19 @@ class CudaBackend final : public Backend {
     }
   }
 
-  // The q8_1 activation buffers, grown to hold n floats.
-  Q8Out q8_buffer(int64_t n) {
-    auto* q = static_cast<int8_t*>(grow(act_q_, static_cast<size_t>(n), "activations"));
-    auto* s = static_cast<float*>(
-        grow(act_s_, static_cast<size_t>(n / 32) * 2 * sizeof(float), "activations"));
-    return {q, s};
+  // Grows both q8_1 activation buffers to n floats' worth: which one a
+  // step's op writes depends on the ops before it. Only with nothing
+  // pending (a pending launch may read either).
+  void reserve_q8(int64_t n) {
+    for (int k : {0, 1}) {
+      grow(act_q_[k], static_cast<size_t>(n), "activations");
+      grow(act_s_[k], static_cast<size_t>(n / 32) * 2 * sizeof(float), "activations");
+    }
   }
-  int8_t* act_q() { return static_cast<int8_t*>(act_q_.get()); }
-  float* act_s() { return static_cast<float*>(act_s_.get()); }
+  bool q8_holds(int64_t n) const { return act_q_[0].bytes() >= static_cast<size_t>(n); }
+  Q8Out q8_buffer(int slot) {
+    return {static_cast<int8_t*>(act_q_[slot].get()), static_cast<float*>(act_s_[slot].get())};
+  }
 
   // Where an op producing one row of `dim` floats (a decode step) also
   // writes their q8_1 copy for the matvec that reads them next; prefill
@@ -446,7 +529,9 @@ class CudaBackend final : public Backend {
   Q8Out quantized_output(bool decode, int64_t dim) {
     quantized_ = {};
     if (!decode || dim % 32 != 0) return {};
-    return q8_buffer(dim);
+    reserve_q8(dim);
+    q8_slot_ = 1 - q8_slot_;
+    return q8_buffer(q8_slot_);
   }
 
   // The partials and counters of a split decode step, grown to the largest
@@ -551,15 +636,22 @@ class CudaBackend final : public Backend {
   bool graphs_enabled_ = graphs_from_env();
   bool recording_ = false;
   uint64_t generation_ = 0;  // counts buffer reallocations
-  std::optional<PendingQkv> pending_qkv_;
+  std::optional<PendingMatvec> pending_;
+  std::optional<PendingNorm> pending_rms_;
   Recording graphs_[2];  // decode with logits out; greedy decode
   Download recorded_download_;
-  DeviceBuffer tokens_, act_q_, act_s_, act_h_, dequant_, argmax_, split_partial_, split_done_;
-  // The float buffer (n floats) whose q8_1 copy act_q_ / act_s_ hold (its
+  DeviceBuffer tokens_, act_h_, dequant_, argmax_, split_partial_, split_done_;
+  DeviceBuffer rms_parts_;
+  // Two q8_1 activation buffers, so a kernel reading one may write its
+  // output's copy to the other; q8_slot_ is the one written last.
+  DeviceBuffer act_q_[2], act_s_[2];
+  int q8_slot_ = 0;
+  // The float buffer (n floats) whose q8_1 copy slot `slot` holds (its
   // producer wrote both); every other op that writes clears it.
   struct Quantized {
     const float* x = nullptr;
     int64_t n = 0;
+    int slot = 0;
   };
   Quantized quantized_;
   std::vector<DeviceBuffer> kv_storage_;

@@ -36,6 +36,30 @@ __device__ __forceinline__ void quantize_warp(float v, int64_t first, Q8Out q8) 
     reinterpret_cast<float2*>(q8.s)[first / 32] = make_float2(d, d * qsum);
 }
 
+// The gate's activation of a gated feed-forward (SiLU or tanh-GELU).
+template <GateActivation kAct>
+__device__ __forceinline__ float gate_activation(float x) {
+  if constexpr (kAct == GateActivation::kSilu) {
+    return x / (1.0f + expf(-x));
+  } else {
+    const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+    return 0.5f * x * (1.0f + tanhf(inner));
+  }
+}
+
+__device__ __forceinline__ float gate_activation(GateActivation act, float x) {
+  return act == GateActivation::kSilu ? gate_activation<GateActivation::kSilu>(x)
+                                      : gate_activation<GateActivation::kGeluTanh>(x);
+}
+
+// The factor 1 / rms of a pending RMSNorm (PendingRms) from its group
+// sums, the same in every lane and every warp (one summation order).
+__device__ __forceinline__ float pending_rms_factor(const PendingRms& r) {
+  float ss = 0.0f;
+  for (int64_t j = threadIdx.x & 31; j < r.dim / 32; j += 32) ss += r.parts[j];
+  return rsqrtf(warp_sum(ss) / static_cast<float>(r.dim) + r.eps);
+}
+
 // The int8 dot product of one Q4_0 block's quants as stored (0..15:
 // element j in the low nibble of byte j, j + 16 in the high) with its
 // activations lo (elements 0-15) and hi (16-31); the caller takes off

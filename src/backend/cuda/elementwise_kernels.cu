@@ -191,17 +191,23 @@ __global__ void gated_kernel(float* g, const float* u, int64_t n, Q8Out q8) {
   pdl_start();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i >= n) return;
-  const float x = g[i];
-  float a;
-  if constexpr (kAct == GateActivation::kSilu) {
-    a = x / (1.0f + expf(-x));
-  } else {
-    const float inner = 0.7978845608028654f * (x + 0.044715f * x * x * x);
-    a = 0.5f * x * (1.0f + tanhf(inner));
-  }
-  const float v = a * u[i];
+  const float v = gate_activation<kAct>(g[i]) * u[i];
   g[i] = v;
   if (q8.q != nullptr) quantize_warp(v, i & ~int64_t{31}, q8);
+}
+
+// One warp per 32-element group: y and its q8 scales times the factor
+// (the int8 quants of a scaled group are the same).
+__global__ void rms_finish_kernel(PendingRms r, Q8Out q8) {
+  pdl_start();
+  const float f = pending_rms_factor(r);
+  const int64_t group = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
+  if (group >= r.dim / 32) return;
+  r.y_out[group * 32 + threadIdx.x % 32] *= f;
+  if (threadIdx.x % 32 == 0) {
+    float2* s = reinterpret_cast<float2*>(q8.s) + group;
+    *s = make_float2(s->x * f, s->y * f);
+  }
 }
 
 __global__ void softcap_kernel(float* x, int64_t n, float cap) {
@@ -335,6 +341,10 @@ void gated(GateActivation act, float* gate, const float* up, int64_t n, Q8Out q8
     launch(gated_kernel<GateActivation::kGeluTanh>, dim3(blocks_for(n)), dim3(kThreads), 0, s, gate,
            up, n, q8);
   }
+}
+
+void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s) {
+  launch(rms_finish_kernel, dim3(blocks_for(rms.dim)), dim3(kThreads), 0, s, rms, q8);
 }
 
 void softcap(float* x, int64_t n, float cap, cudaStream_t s) {

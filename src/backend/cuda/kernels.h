@@ -99,10 +99,30 @@ struct MatvecGroup {
   float* y[kMax] = {};
   int count = 0;
 };
+// A decode step's RMSNorm left unfinished by matvec_add_rms: y holds x * w
+// (and the q8 copy beside it) without the factor 1 / rms(x), and parts[j]
+// the sum of squares of x's 32-element group j. A matvec reading y applies
+// the factor to its products, which is exact up to rounding because the q8
+// quantization is scale-free; when y_out is set that launch also writes y
+// scaled (y_out == y, in place). rms_finish applies it to y and the q8 copy
+// when another op reads y.
+struct PendingRms {
+  const float* parts = nullptr;  // null: no pending factor
+  int64_t dim = 0;
+  float eps = 0.0f;
+  float* y_out = nullptr;
+};
+// A matvec's input: the floats, their q8_1 copy (quantized types), and a
+// pending RMS factor.
+struct MatvecInput {
+  const float* x = nullptr;
+  const int8_t* xq = nullptr;
+  const float* xs = nullptr;
+  PendingRms rms;
+};
 // y_k [out_k] = W_k x for one token, every weight of the group in one launch;
 // quantized types read the quantize_q8_1 output.
-void matvec(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
-            cudaStream_t s);
+void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s);
 bool matvec_needs_q8_1(GgmlType type);
 // The q, k, v products of one decode token (g.w[0], w[1], w[2]: one weight
 // type, head_dim a multiple of 4, RoPE not NeoX) with RoPE and the KV store
@@ -114,8 +134,22 @@ struct QkvRope {
   const int64_t* positions = nullptr;
   int64_t head_dim = 0;
 };
-void matvec_qkv_rope(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
-                     const QkvRope& r, cudaStream_t s);
+void matvec_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r, cudaStream_t s);
+// The residual add and RMSNorm after a one-weight product (o, down; out a
+// multiple of 32, a quantized type, an input without a pending factor):
+// x += y[0], then norm.y = x * w with its q8 copy and norm.parts, the
+// factor left pending (PendingRms).
+struct AddRmsOut {
+  float* x = nullptr;
+  const float* w = nullptr;
+  float* y = nullptr;
+  Q8Out q8;
+  float* parts = nullptr;
+};
+void matvec_add_rms(const MatvecGroup& g, const MatvecInput& in, const AddRmsOut& norm,
+                    cudaStream_t s);
+// elementwise_kernels.cu: applies a pending factor to y and its q8 copy.
+void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s);
 
 // --- gemm_kernels.cu (the operands of cuBLAS for prefill)
 // The whole weight dequantized to fp16 [out x in].

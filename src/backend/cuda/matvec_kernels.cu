@@ -4,6 +4,7 @@
 // multiply int8 activations (quantize_q8_1) with dp4a; float types multiply
 // the float activations directly. One launch may cover several weights that
 // read the same input (q, k, v; gate, up).
+#include <iterator>
 #include <string>
 #include <utility>
 
@@ -37,6 +38,7 @@ struct Activations {
   const float* x;
   const int4* xq;  // int8 quants, 32 per block
   const float2* xs;
+  PendingRms rms;
 };
 
 __device__ __forceinline__ int dot_int8x16(int4 a, int4 b, int s) {
@@ -325,6 +327,19 @@ __device__ __forceinline__ void prefetch_row(const DeviceWeight& w, int64_t row)
   }
 }
 
+// What a matvec launch does after its products.
+enum class Epilogue {
+  kStore,    // y[k][row] = product
+  kQkvRope,  // RoPE and the KV store (QkvRope)
+  kAddRms,   // residual add and RMSNorm, factor pending (AddRmsOut)
+};
+
+// Everything an epilogue needs; each reads its own part.
+struct EpilogueParams {
+  QkvRope rope;
+  AddRmsOut norm;
+};
+
 // The q/k/v epilogue (QkvRope): the block's four rows are two RoPE pairs
 // of one head of one weight; thread p of warp 0 rotates pair p (q, k) and
 // writes k and v into the cache.
@@ -352,44 +367,143 @@ __device__ void qkv_rope_epilogue(const MatvecGroup& g, int k, int64_t row0,
   }
 }
 
+// A pending RMS factor's group sums (PendingRms), loaded into registers
+// before the weights so their latency hides behind the row's; the factor
+// is summed after it. Up to 256 sums (dim 8192, a multiple of 128) are
+// held; wider rows read theirs afterwards.
+class RmsFactor {
+ public:
+  __device__ explicit RmsFactor(const PendingRms& r) : r_(r) {
+    const int lane = static_cast<int>(threadIdx.x), n = static_cast<int>(r.dim / 32);
+    held_ = r.parts != nullptr && r.dim % 128 == 0 && n <= 256;
+    if (!held_) return;
+    const auto* p4 = reinterpret_cast<const float4*>(r.parts);
+    if (4 * lane < n) a_ = __ldcg(p4 + lane);
+    if (4 * (lane + 32) < n) b_ = __ldcg(p4 + lane + 32);
+  }
+  __device__ float value() const {
+    if (r_.parts == nullptr) return 1.0f;
+    if (!held_) return pending_rms_factor(r_);
+    const float ss = (a_.x + a_.y) + (a_.z + a_.w) + ((b_.x + b_.y) + (b_.z + b_.w));
+    return rsqrtf(warp_sum(ss) / static_cast<float>(r_.dim) + r_.eps);
+  }
+
+ private:
+  PendingRms r_;
+  bool held_ = false;
+  float4 a_ = make_float4(0.0f, 0.0f, 0.0f, 0.0f), b_ = a_;
+};
+
+// The launch that takes a pending factor writes the normed floats too (for
+// whoever reads them later): its threads over the row, grid-stride.
+__device__ void write_normed(const PendingRms& r, float factor) {
+  if (r.y_out == nullptr) return;
+  const int64_t threads = blockDim.x * blockDim.y;
+  const int64_t t = threadIdx.y * blockDim.x + threadIdx.x;
+  for (int64_t i = blockIdx.x * threads + t; i < r.dim; i += gridDim.x * threads) {
+    r.y_out[i] *= factor;
+  }
+}
+
 // Rows of all weights of the group, one after another. The weights do not
 // depend on earlier kernels, so each warp asks for its row before waiting on
 // its predecessor (launch.cuh) and the weight stream starts during its tail.
-// kRope: the q/k/v epilogue (every block's rows valid, in one weight).
-template <GgmlType kType, bool kRope>
-__global__ void matvec_kernel(MatvecGroup g, Activations a, QkvRope r) {
+// kQkvRope needs every block's rows valid.
+template <GgmlType kType, Epilogue kEp>
+__global__ void matvec_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
   int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.y;
   int k = 0;
   while (k < g.count && row >= g.w[k].out) row -= g.w[k++].out;
   if (k < g.count && threadIdx.x == 0) prefetch_row(g.w[k], row);
   pdl_start();
+  const RmsFactor rms(a.rms);
+  const float dot = k < g.count ? warp_sum(row_dot<kType>(g.w[k], row, a)) : 0.0f;
+  const float factor = rms.value();
+  write_normed(a.rms, factor);
   if (k == g.count) return;
-  const float acc = warp_sum(row_dot<kType>(g.w[k], row, a));
-  if constexpr (kRope) {
+  const float acc = dot * factor;
+  if constexpr (kEp == Epilogue::kQkvRope) {
     __shared__ float vals[kWarps];
     if (threadIdx.x == 0) vals[threadIdx.y] = acc;
     __syncthreads();
-    if (threadIdx.y == 0 && threadIdx.x < kWarps / 2) qkv_rope_epilogue(g, k, row, vals, r);
+    if (threadIdx.y == 0 && threadIdx.x < kWarps / 2) qkv_rope_epilogue(g, k, row, vals, e.rope);
   } else {
     if (threadIdx.x == 0) g.y[k][row] = acc;
   }
 }
 
-using MatvecKernel = void (*)(MatvecGroup, Activations, QkvRope);
+// The residual add and RMSNorm epilogue: one block per 32 outputs, a warp
+// per output, so the block holds the whole group for its int8 copy and no
+// other block is waited on. Its input has no pending factor (the partials
+// it writes would be the ones that factor reads). (The gate/up products stay in 4-warp blocks: as
+// 32-warp blocks with the activation as epilogue they were slower on H100
+// than the separate gated kernel.)
+constexpr int kGroupWarps = 32;  // 16 warps of two rows each: slower (H100)
 
-// The instantiated kernels: one per type of kDeviceWeightTypes, with and
-// without the q/k/v epilogue.
-template <bool kRope, size_t... I>
+template <GgmlType kType>
+__global__ void __launch_bounds__(32 * kGroupWarps)
+    matvec_add_rms_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
+  __shared__ float vals[kGroupWarps];
+  const int64_t j = blockIdx.x, row = 32 * j + threadIdx.y, i = 32 * j + threadIdx.x;
+  if (threadIdx.x == 0) prefetch_row(g.w[0], row);
+  pdl_start();
+  float x = 0.0f, w = 0.0f;  // the residual and norm weight of lane i (warp 0)
+  if (threadIdx.y == 0) {
+    x = e.norm.x[i];
+    w = __ldg(e.norm.w + i);
+  }
+  const float dot = warp_sum(row_dot<kType>(g.w[0], row, a));
+  if (threadIdx.x == 0) vals[threadIdx.y] = dot;
+  __syncthreads();
+  if (threadIdx.y != 0) return;
+  const float p = vals[threadIdx.x];
+  g.y[0][i] = p;
+  const float h = x + p;
+  e.norm.x[i] = h;
+  const float z = h * w;
+  e.norm.y[i] = z;
+  quantize_warp(z, 32 * j, e.norm.q8);
+  const float ss = warp_sum(h * h);
+  if (threadIdx.x == 0) e.norm.parts[j] = ss;
+}
+
+using MatvecKernel = void (*)(MatvecGroup, Activations, EpilogueParams);
+
+// The instantiated kernels: one per type of kDeviceWeightTypes for the
+// store and q/k/v epilogues; the norm epilogue only for the types that
+// read q8_1 activations (it hands its output over as q8_1).
+template <Epilogue kEp, size_t... I>
 MatvecKernel kernel_from_list(GgmlType type, std::index_sequence<I...>) {
   MatvecKernel k = nullptr;
-  ((type == kDeviceWeightTypes[I] ? (k = matvec_kernel<kDeviceWeightTypes[I], kRope>, 0) : 0), ...);
+  ((type == kDeviceWeightTypes[I] ? (k = matvec_kernel<kDeviceWeightTypes[I], kEp>, 0) : 0), ...);
   return k;
 }
 
-MatvecKernel matvec_kernel_for(GgmlType type, bool rope) {
-  constexpr auto kTypes = std::make_index_sequence<sizeof(kDeviceWeightTypes) / sizeof(GgmlType)>{};
-  const MatvecKernel k =
-      rope ? kernel_from_list<true>(type, kTypes) : kernel_from_list<false>(type, kTypes);
+constexpr GgmlType kQ8InputTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K,
+                                      GgmlType::Q5_K, GgmlType::Q6_K};
+
+template <size_t... I>
+MatvecKernel add_rms_kernel_from_list(GgmlType type, std::index_sequence<I...>) {
+  MatvecKernel k = nullptr;
+  ((type == kQ8InputTypes[I] ? (k = matvec_add_rms_kernel<kQ8InputTypes[I]>, 0) : 0), ...);
+  return k;
+}
+
+MatvecKernel matvec_kernel_for(GgmlType type, Epilogue ep) {
+  constexpr auto kTypes = std::make_index_sequence<std::size(kDeviceWeightTypes)>{};
+  constexpr auto kQ8Types = std::make_index_sequence<std::size(kQ8InputTypes)>{};
+  MatvecKernel k = nullptr;
+  switch (ep) {
+    case Epilogue::kStore:
+      k = kernel_from_list<Epilogue::kStore>(type, kTypes);
+      break;
+    case Epilogue::kQkvRope:
+      k = kernel_from_list<Epilogue::kQkvRope>(type, kTypes);
+      break;
+    case Epilogue::kAddRms:
+      k = add_rms_kernel_from_list(type, kQ8Types);
+      break;
+  }
   if (k == nullptr) {
     throw Error("CUDA matvec: no kernel for " + std::string(ggml_type_name(type)) +
                 " weights (supported: " + device_weight_type_names() + ")");
@@ -397,13 +511,23 @@ MatvecKernel matvec_kernel_for(GgmlType type, bool rope) {
   return k;
 }
 
-void launch_group(const MatvecGroup& g, const Activations& a, const QkvRope* rope, cudaStream_t s) {
+Activations activations(const MatvecInput& in) {
+  return {in.x, reinterpret_cast<const int4*>(in.xq), reinterpret_cast<const float2*>(in.xs),
+          in.rms};
+}
+
+void launch_group(const MatvecGroup& g, const MatvecInput& in, Epilogue ep, const EpilogueParams& e,
+                  cudaStream_t s) {
+  const MatvecKernel kernel = matvec_kernel_for(g.w[0].type, ep);
+  if (ep == Epilogue::kAddRms) {
+    launch(kernel, dim3(static_cast<unsigned>(g.w[0].out / 32)), dim3(32, kGroupWarps), 0, s, g,
+           activations(in), e);
+    return;
+  }
   int64_t rows = 0;
   for (int k = 0; k < g.count; ++k) rows += g.w[k].out;
-  const dim3 block(32, kWarps);
-  launch(matvec_kernel_for(g.w[0].type, rope != nullptr),
-         dim3(static_cast<unsigned>((rows + kWarps - 1) / kWarps)), block, 0, s, g, a,
-         rope != nullptr ? *rope : QkvRope{});
+  launch(kernel, dim3(static_cast<unsigned>((rows + kWarps - 1) / kWarps)), dim3(32, kWarps), 0, s,
+         g, activations(in), e);
 }
 
 }  // namespace
@@ -429,27 +553,28 @@ void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs,
 }
 
 // A group of one weight type is one launch; a mixed group (Q4_K_M's q, k
-// and v) one launch per type's kernel for each weight.
-void matvec(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
-            cudaStream_t s) {
-  const Activations a{x, reinterpret_cast<const int4*>(xq), reinterpret_cast<const float2*>(xs)};
+// and v) one launch per type's kernel for each weight, the first of them
+// writing the normed input a pending RMS factor leaves behind.
+void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
   bool uniform = true;
   for (int k = 1; k < g.count; ++k) uniform = uniform && g.w[k].type == g.w[0].type;
   if (uniform) {
-    launch_group(g, a, nullptr, s);
+    launch_group(g, in, Epilogue::kStore, {}, s);
     return;
   }
+  MatvecInput each = in;
   for (int k = 0; k < g.count; ++k) {
     MatvecGroup one;
     one.w[0] = g.w[k];
     one.y[0] = g.y[k];
     one.count = 1;
-    launch_group(one, a, nullptr, s);
+    launch_group(one, each, Epilogue::kStore, {}, s);
+    each.rms.y_out = nullptr;
   }
 }
 
-void matvec_qkv_rope(const MatvecGroup& g, const float* x, const int8_t* xq, const float* xs,
-                     const QkvRope& r, cudaStream_t s) {
+void matvec_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
+                     cudaStream_t s) {
   bool fits = g.count == 3 && !r.rope.neox && r.head_dim % 4 == 0;
   for (int k = 0; k < g.count; ++k) {
     fits = fits && g.w[k].type == g.w[0].type && g.w[k].out % r.head_dim == 0;
@@ -459,8 +584,22 @@ void matvec_qkv_rope(const MatvecGroup& g, const float* x, const int8_t* xq, con
         "CUDA q/k/v RoPE epilogue: needs three weights of one type, head_dim a multiple "
         "of 4 and rows in whole heads, RoPE not NeoX");
   }
-  const Activations a{x, reinterpret_cast<const int4*>(xq), reinterpret_cast<const float2*>(xs)};
-  launch_group(g, a, &r, s);
+  EpilogueParams e;
+  e.rope = r;
+  launch_group(g, in, Epilogue::kQkvRope, e, s);
+}
+
+void matvec_add_rms(const MatvecGroup& g, const MatvecInput& in, const AddRmsOut& norm,
+                    cudaStream_t s) {
+  if (g.count != 1 || g.w[0].out % 32 != 0 || !matvec_needs_q8_1(g.w[0].type) ||
+      in.rms.parts != nullptr) {
+    throw Error(
+        "CUDA matvec residual-add and RMSNorm epilogue: needs one quantized weight with outputs "
+        "a multiple of 32 and an input without a pending norm factor");
+  }
+  EpilogueParams e;
+  e.norm = norm;
+  launch_group(g, in, Epilogue::kAddRms, e, s);
 }
 
 }  // namespace ma::cuda
