@@ -442,6 +442,9 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
       {4, 2, 128, 700, 1, 100, 0, KvType::kF32},
       {8, 2, 64, 530, 1, 0, 30.0, KvType::kF16},
       {4, 4, 32, 1500, 1, 0, 0, KvType::kF32},
+      // A split cache whose keys so far sit in the first split alone (that
+      // block writes the output itself).
+      {8, 2, 128, 50, 1, 0, 0, KvType::kF16},
       // The GPU's decode kernels per head dim (16-byte rows, 32 / 64 / 128 /
       // 256): short and long caches, a few queries per step, GQA.
       {8, 2, 128, 1000, 1, 0, 0, KvType::kF16},

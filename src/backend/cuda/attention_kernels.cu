@@ -59,8 +59,9 @@ struct AttnParams {
 // unnormalised output with its running max and sum in `partial`; the last
 // block of (t, h) to finish (counted in `done`, which it resets) merges
 // them. The split count comes from the cache's capacity, not the position,
-// so a recorded decode step keeps its grid; splits past the position end at
-// once.
+// so a recorded decode step keeps its grid; splits holding none of the
+// keys end at once and are not waited for, and when one split holds them
+// all it writes the output itself.
 struct SplitParams {
   int64_t chunk = 0;  // keys per split; 0: one block per (t, h), no partials
   int n_splits = 1;
@@ -86,16 +87,38 @@ __device__ __forceinline__ void store_decode_row(const float (&r)[kPer], float d
   }
 }
 
+// The keys [lo, hi] a decode block reads: those query t (at pos) sees, of
+// its split's range; splits [first, last] hold any of them.
+struct DecodeKeys {
+  int64_t lo, hi, first = 0, last = 0;
+};
+
+__device__ __forceinline__ DecodeKeys decode_keys(int64_t pos, int64_t split, const AttnParams& p,
+                                                  const SplitParams& sp) {
+  DecodeKeys k;
+  k.lo = p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
+  k.hi = pos;
+  if (sp.chunk > 0) {
+    k.first = k.lo / sp.chunk;
+    k.last = k.hi / sp.chunk;
+    k.lo = k.lo > split * sp.chunk ? k.lo : split * sp.chunk;
+    k.hi = k.hi < (split + 1) * sp.chunk - 1 ? k.hi : (split + 1) * sp.chunk - 1;
+  }
+  return k;
+}
+
 // Ends a decode block holding o[k] of dims tid + kThreads * k (its keys'
-// unnormalised sum), running max m and sum l: writes the output, or, split,
-// its partial; the last block of (t, h) to finish (counted in `done`,
-// which it resets) merges the partials.
+// unnormalised sum), running max m and sum l: writes the output, or, with
+// other splits holding keys too, its partial; the last of those blocks to
+// finish (counted in `done`, which it resets) merges the partials.
 template <int kPer>
 __device__ void finish_decode(const float (&o)[kPer], float m, float l, int64_t d, int64_t th,
-                              int64_t split, const SplitParams& sp, float* orow) {
+                              int64_t split, const DecodeKeys& keys, const SplitParams& sp,
+                              float* orow) {
   __shared__ bool last_block;
   const int tid = static_cast<int>(threadIdx.x);
-  if (sp.chunk == 0) {
+  const int active = static_cast<int>(keys.last - keys.first + 1);
+  if (sp.chunk == 0 || active == 1) {
     store_decode_row(o, l, d, th, sp.q8, orow);
     return;
   }
@@ -110,16 +133,16 @@ __device__ void finish_decode(const float (&o)[kPer], float m, float l, int64_t 
   }
   __threadfence();
   __syncthreads();
-  if (tid == 0) last_block = atomicAdd(sp.done + th, 1) == sp.n_splits - 1;
+  if (tid == 0) last_block = atomicAdd(sp.done + th, 1) == active - 1;
   __syncthreads();
   if (!last_block) return;
   // The other blocks' partials bypass L1 (__ldcg): they were written
   // elsewhere after this block started.
   const float* parts = sp.partial + th * sp.n_splits * (d + 2);
   float big = -INFINITY;
-  for (int s = 0; s < sp.n_splits; ++s) big = fmaxf(big, __ldcg(parts + s * (d + 2)));
+  for (int64_t s = keys.first; s <= keys.last; ++s) big = fmaxf(big, __ldcg(parts + s * (d + 2)));
   float sum = 0.0f, r[kPer] = {};
-  for (int s = 0; s < sp.n_splits; ++s) {
+  for (int64_t s = keys.first; s <= keys.last; ++s) {
     const float* ps = parts + s * (d + 2);
     const float ls = __ldcg(ps + 1);
     if (ls == 0.0f) continue;  // a split without keys
@@ -143,6 +166,9 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
   __shared__ float scratch[32];
   pdl_start();
   const int64_t t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
+  const DecodeKeys keys = decode_keys(positions[t], split, p, sp);
+  if (split < keys.first || split > keys.last) return;
+  const int64_t lo = keys.lo, hi = keys.hi;
   const int64_t kvh = h / (p.n_head / p.n_head_kv);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int64_t d = p.head_dim;
@@ -150,13 +176,6 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
   for (int64_t i = tid; i < d; i += kThreads) qs[i] = qrow[i] * p.scale;
   __syncthreads();
 
-  const int64_t pos = positions[t];
-  int64_t lo = p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
-  int64_t hi = pos;
-  if (sp.chunk > 0) {
-    lo = lo > split * sp.chunk ? lo : split * sp.chunk;
-    hi = hi < (split + 1) * sp.chunk - 1 ? hi : (split + 1) * sp.chunk - 1;
-  }
   float m = -INFINITY, l = 0.0f, acc0 = 0.0f, acc1 = 0.0f;
   for (int64_t j0 = lo; j0 <= hi; j0 += kTile) {
     const int cnt = static_cast<int>(hi - j0 + 1 < kTile ? hi - j0 + 1 : kTile);
@@ -189,7 +208,7 @@ __global__ void attention_kernel(const T* kc, const T* vc, const int32_t* table,
     __syncthreads();
   }
   const float o[2] = {acc0, acc1};
-  finish_decode(o, m, l, d, t * p.n_head + h, split, sp, out + (t * p.n_head + h) * d);
+  finish_decode(o, m, l, d, t * p.n_head + h, split, keys, sp, out + (t * p.n_head + h) * d);
 }
 
 // Decode over head dims of 32 to 256 (a template parameter): every key and
@@ -236,6 +255,9 @@ __global__ void __launch_bounds__(kThreads)
   __shared__ float scratch[32];
   pdl_start();
   const int64_t t = blockIdx.x, h = blockIdx.y, split = blockIdx.z;
+  const DecodeKeys keys = decode_keys(positions[t], split, p, sp);
+  if (split < keys.first || split > keys.last) return;
+  const int64_t lo = keys.lo, hi = keys.hi;
   const int64_t kvh = h / (p.n_head / p.n_head_kv);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int part = lane % L;  // which 16 bytes of a row
@@ -245,13 +267,6 @@ __global__ void __launch_bounds__(kThreads)
     const float* qrow = q + (t * p.n_head + h) * kD + part * E;
 #pragma unroll
     for (int e = 0; e < E; ++e) qv[e] = qrow[e] * p.scale;
-  }
-  const int64_t pos = positions[t];
-  int64_t lo = p.window > 0 && pos - p.window + 1 > 0 ? pos - p.window + 1 : 0;
-  int64_t hi = pos;
-  if (sp.chunk > 0) {
-    lo = lo > split * sp.chunk ? lo : split * sp.chunk;
-    hi = hi < (split + 1) * sp.chunk - 1 ? hi : (split + 1) * sp.chunk - 1;
   }
   const int64_t col = kvh * kD + part * E;
   auto row_ptr = [&](const T* base, int64_t j) {
@@ -330,7 +345,7 @@ __global__ void __launch_bounds__(kThreads)
       for (int w = 0; w < S::kWarps; ++w) o[k] += red[w][i];
     }
   }
-  finish_decode(o, m, l, kD, t * p.n_head + h, split, sp, out + (t * p.n_head + h) * kD);
+  finish_decode(o, m, l, kD, t * p.n_head + h, split, keys, sp, out + (t * p.n_head + h) * kD);
 }
 
 template <typename T, int kD>
