@@ -104,28 +104,34 @@ TEST_P(BackendOps, MatmulMatchesReference) {
   }
 }
 
-// q, k, v (or gate, up) read one input; a device may run them as one launch.
+// q, k, v (or gate, up) read one input; a device may run them as one launch,
+// also when their types differ (Q4_K_M's Q6_K v).
 TEST_P(BackendOps, SharedInputProductsMatchReference) {
   auto b = box();
   const int64_t in = 512;
-  const TestWeight& wq = b->weight(GgmlType::Q4_0, in, 96, 61);
-  const TestWeight& wk = b->weight(GgmlType::Q8_0, in, 32, 62);
-  const TestWeight& wv = b->weight(GgmlType::F16, in, 13, 63);
-  for (int64_t n_tok : {int64_t{1}, int64_t{5}}) {
-    const auto x = random_floats(static_cast<size_t>(in * n_tok), 64);
-    const float* dx = b->put(100, x);
-    float* y[3] = {b->be->buffer(101, 96 * n_tok), b->be->buffer(102, 32 * n_tok),
-                   b->be->buffer(103, 13 * n_tok)};
-    b->be->matmul_shared({{&wq.w, y[0]}, {&wk.w, y[1]}, {&wv.w, y[2]}}, dx, n_tok);
-    const auto xd = to_double(x);
-    int k = 0;
-    for (const TestWeight* tw : {&wq, &wk, &wv}) {
-      const auto got = b->get(y[k++], static_cast<size_t>(tw->w.out * n_tok));
-      std::vector<double> want(got.size());
-      ref::matmul(tw->w, xd.data(), n_tok, want.data());
-      EXPECT_LT(nmse(got.data(), want.data(), got.size()),
-                matmul_tolerance(tw->w.type, GetParam(), n_tok))
-          << ggml_type_name(tw->w.type) << " tokens=" << n_tok;
+  const GgmlType mixes[][3] = {{GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::F16},
+                               {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K}};
+  uint32_t seed = 61;
+  for (const auto& types : mixes) {
+    const TestWeight& wq = b->weight(types[0], in, 96, seed++);
+    const TestWeight& wk = b->weight(types[1], in, 32, seed++);
+    const TestWeight& wv = b->weight(types[2], in, 13, seed++);
+    for (int64_t n_tok : {int64_t{1}, int64_t{5}}) {
+      const auto x = random_floats(static_cast<size_t>(in * n_tok), seed++);
+      const float* dx = b->put(100, x);
+      float* y[3] = {b->be->buffer(101, 96 * n_tok), b->be->buffer(102, 32 * n_tok),
+                     b->be->buffer(103, 13 * n_tok)};
+      b->be->matmul_shared({{&wq.w, y[0]}, {&wk.w, y[1]}, {&wv.w, y[2]}}, dx, n_tok);
+      const auto xd = to_double(x);
+      int k = 0;
+      for (const TestWeight* tw : {&wq, &wk, &wv}) {
+        const auto got = b->get(y[k++], static_cast<size_t>(tw->w.out * n_tok));
+        std::vector<double> want(got.size());
+        ref::matmul(tw->w, xd.data(), n_tok, want.data());
+        EXPECT_LT(nmse(got.data(), want.data(), got.size()),
+                  matmul_tolerance(tw->w.type, GetParam(), n_tok))
+            << ggml_type_name(tw->w.type) << " tokens=" << n_tok;
+      }
     }
   }
 }
@@ -521,6 +527,77 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
         << "heads " << c.n_head << "/" << c.n_head_kv << " d=" << c.head_dim << " n_kv=" << c.n_kv
         << " n_q=" << c.n_q << " window=" << c.window << " softcap=" << c.softcap
         << " rope=" << with_rope;
+  }
+}
+
+// A decode step's q, k, v products handed straight to the attention with
+// the step's RoPE (a device may compute them with RoPE and the KV store as
+// one launch), for one weight type and for Q4_K_M's mix, after a prompt.
+TEST_P(BackendOps, DecodeProductsIntoAttentionMatchReference) {
+  const int64_t n_head = 4, n_head_kv = 2, d = 64, in = 256, prompt = 20;
+  const int64_t qrow = n_head * d, row = n_head_kv * d;
+  const GgmlType mixes[][3] = {{GgmlType::Q4_0, GgmlType::Q4_0, GgmlType::Q4_0},
+                               {GgmlType::Q4_K, GgmlType::Q4_K, GgmlType::Q6_K}};
+  uint32_t seed = 300;
+  for (const auto& types : mixes) {
+    KvCache cache({row}, prompt + 16, KvType::kF16, 16, GetParam() == Device::kCpu);
+    auto b = box(&cache);
+    const TestWeight& wq = b->weight(types[0], in, qrow, seed++);
+    const TestWeight& wk = b->weight(types[1], in, row, seed++);
+    const TestWeight& wv = b->weight(types[2], in, row, seed++);
+    RopeParams rope;
+    rope.n_dims = d;
+    SequenceState state;
+    state.kv = &cache;
+    state.kv_seq = cache.new_sequence();
+    const ref::AttentionShape sh{n_head, n_head_kv, d, 1.0 / std::sqrt(static_cast<double>(d)), 0,
+                                 0};
+    std::vector<int64_t> pos(prompt + 1);
+    for (int64_t t = 0; t <= prompt; ++t) pos[static_cast<size_t>(t)] = t;
+    // The prompt's keys and values, as given.
+    auto qd = to_double(random_floats(static_cast<size_t>((prompt + 1) * qrow), seed++));
+    auto kd = to_double(random_floats(static_cast<size_t>((prompt + 1) * row), seed++, 2.0f));
+    auto vd = to_double(random_floats(static_cast<size_t>((prompt + 1) * row), seed++));
+    auto as_float = [](const double* a, int64_t n) { return std::vector<float>(a, a + n); };
+    cache.reserve(state.kv_seq, prompt);
+    AttentionStep step;
+    step.shape = &sh;
+    step.state = &state;
+    step.rope = &rope;
+    step.positions = pos.data();
+    step.n_tokens = prompt;
+    b->be->attention(step, b->put(100, as_float(qd.data(), prompt * qrow)),
+                     b->put(101, as_float(kd.data(), prompt * row)),
+                     b->put(102, as_float(vd.data(), prompt * row)),
+                     b->be->buffer(103, static_cast<size_t>(prompt * qrow)));
+    state.kv_seq.length = prompt;
+    // The decode token's products.
+    const auto x = random_floats(static_cast<size_t>(in), seed++);
+    const int32_t token = 0;
+    b->be->begin_step(&token, 1, pos.data() + prompt, &state.kv_seq);
+    cache.reserve(state.kv_seq, 1);
+    const float* dx = b->put(104, x);
+    float* q = b->be->buffer(105, static_cast<size_t>(qrow));
+    float* k = b->be->buffer(106, static_cast<size_t>(row));
+    float* v = b->be->buffer(107, static_cast<size_t>(row));
+    float* out = b->be->buffer(108, static_cast<size_t>(qrow));
+    b->be->matmul_shared({{&wq.w, q}, {&wk.w, k}, {&wv.w, v}}, dx, 1);
+    step.positions = pos.data() + prompt;
+    step.n_tokens = 1;
+    b->be->attention(step, q, k, v, out);
+    const auto got = b->get(out, static_cast<size_t>(qrow));
+
+    const auto xd = to_double(x);
+    ref::matmul(wq.w, xd.data(), 1, qd.data() + prompt * qrow);
+    ref::matmul(wk.w, xd.data(), 1, kd.data() + prompt * row);
+    ref::matmul(wv.w, xd.data(), 1, vd.data() + prompt * row);
+    ref::rope(qd.data(), prompt + 1, n_head, d, pos.data(), rope);
+    ref::rope(kd.data(), prompt + 1, n_head_kv, d, pos.data(), rope);
+    std::vector<double> want(static_cast<size_t>(qrow));
+    ref::attention(qd.data() + prompt * qrow, pos.data() + prompt, 1, kd.data(), vd.data(),
+                   pos.data(), prompt + 1, sh, want.data());
+    EXPECT_LT(nmse(got.data(), want.data(), want.size()), tolerance::kQuantizedNmse)
+        << ggml_type_name(types[0]) << "/" << ggml_type_name(types[2]);
   }
 }
 

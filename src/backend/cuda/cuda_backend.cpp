@@ -401,7 +401,9 @@ class CudaBackend final : public Backend {
     return step.rope->mode != RopeMode::kNeox && sh.head_dim % 4 == 0 && g.y[0] == q &&
            g.y[1] == k && g.y[2] == v && g.w[0].out == sh.n_head * sh.head_dim &&
            g.w[1].out == sh.n_head_kv * sh.head_dim && g.w[2].out == g.w[1].out &&
-           g.w[1].type == g.w[0].type && g.w[2].type == g.w[0].type;
+           ((g.w[1].type == g.w[0].type && g.w[2].type == g.w[0].type) ||
+            std::all_of(g.w, g.w + 3,
+                        [](const DeviceWeight& w) { return matvec_needs_q8_1(w.type); }));
   }
 
   // The pending product is the residual, one quantized weight of dim

@@ -125,7 +125,7 @@ struct MatvecInput {
 void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s);
 bool matvec_needs_q8_1(GgmlType type);
 // The q, k, v products of one decode token (g.w[0], w[1], w[2]: one weight
-// type, head_dim a multiple of 4, RoPE not NeoX) with RoPE and the KV store
+// type or quantized types, head_dim a multiple of 4, RoPE not NeoX) with RoPE and the KV store
 // as their epilogue: y[0] gets q rotated, y[1] and y[2] the k and v
 // products, and k (rotated) and v go into the cache at positions[0].
 struct QkvRope {

@@ -285,6 +285,32 @@ __device__ __forceinline__ float row_dot(const DeviceWeight& w, int64_t row, con
   if constexpr (kType == GgmlType::F32) return row_f32(w, row, a);
 }
 
+// kMixed: a group of quantized weights of different types (Q4_K_M's q and k
+// with a Q6_K v) in one launch, each warp taking its weight's type; the
+// kernel holds the registers of the widest.
+template <GgmlType kType, bool kMixed>
+__device__ __forceinline__ float row_dot_of(const DeviceWeight& w, int64_t row,
+                                            const Activations& a) {
+  if constexpr (!kMixed) {
+    return row_dot<kType>(w, row, a);
+  } else {
+    switch (w.type) {
+      case GgmlType::Q4_0:
+        return row_dot<GgmlType::Q4_0>(w, row, a);
+      case GgmlType::Q8_0:
+        return row_dot<GgmlType::Q8_0>(w, row, a);
+      case GgmlType::Q4_K:
+        return row_dot<GgmlType::Q4_K>(w, row, a);
+      case GgmlType::Q5_K:
+        return row_dot<GgmlType::Q5_K>(w, row, a);
+      case GgmlType::Q6_K:
+        return row_dot<GgmlType::Q6_K>(w, row, a);
+      default:
+        return 0.0f;  // the host launches only quantized groups here
+    }
+  }
+}
+
 // Asks for bytes [p, p + bytes) to be brought into L2 (the 16-byte aligned
 // part; a hint that returns at once).
 __device__ __forceinline__ void prefetch_l2(const void* p, int64_t bytes) {
@@ -342,28 +368,45 @@ struct EpilogueParams {
 
 // The q/k/v epilogue (QkvRope): the block's four rows are two RoPE pairs
 // of one head of one weight; thread p of warp 0 rotates pair p (q, k) and
-// writes k and v into the cache.
-__device__ void qkv_rope_epilogue(const MatvecGroup& g, int k, int64_t row0,
+// writes k and v into the cache. All that does not depend on the products
+// (the position, the turn, the cache row) is formed before them, so its
+// loads and its sine and cosine overlap the weight stream.
+struct QkvRopeSlot {
+  int64_t row = 0;
+  bool rotated = false;  // q and k within the rotated dims
+  float2 turn;           // cos, sin (times mscale)
+  int64_t dst = 0;       // k, v: the element's index in the cache
+};
+
+__device__ QkvRopeSlot qkv_rope_slot(int k, int64_t row0, const QkvRope& r) {
+  QkvRopeSlot s;
+  s.row = row0 + 2 * threadIdx.x;
+  const int64_t e = s.row % r.head_dim, pos = r.positions[0];
+  s.rotated = k < 2 && e / 2 < r.rope.n_dims / 2;
+  if (s.rotated) s.turn = rope_turn(r.rope, pos, e / 2);
+  if (k > 0) s.dst = physical_row(r.kv.block_table, r.kv.page_size, pos) * r.kv.row_elems + s.row;
+  return s;
+}
+
+__device__ void qkv_rope_epilogue(const MatvecGroup& g, int k, const QkvRopeSlot& s,
                                   const float (&vals)[kWarps], const QkvRope& r) {
   const int p = static_cast<int>(threadIdx.x);
-  const int64_t row = row0 + 2 * p, e = row % r.head_dim, pos = r.positions[0];
   float2 v = make_float2(vals[2 * p], vals[2 * p + 1]);
-  g.y[k][row] = v.x;
-  g.y[k][row + 1] = v.y;
-  if (k < 2 && e / 2 < r.rope.n_dims / 2) v = rotate_pair(v, rope_turn(r.rope, pos, e / 2));
+  g.y[k][s.row] = v.x;
+  g.y[k][s.row + 1] = v.y;
+  if (s.rotated) v = rotate_pair(v, s.turn);
   if (k == 0) {
-    g.y[0][row] = v.x;
-    g.y[0][row + 1] = v.y;
+    g.y[0][s.row] = v.x;
+    g.y[0][s.row + 1] = v.y;
     return;
   }
-  const int64_t dst = physical_row(r.kv.block_table, r.kv.page_size, pos) * r.kv.row_elems + row;
   void* cache = k == 1 ? r.kv.k : r.kv.v;
   if (r.kv.f16) {
-    store_as(static_cast<__half*>(cache) + dst, v.x);
-    store_as(static_cast<__half*>(cache) + dst + 1, v.y);
+    store_as(static_cast<__half*>(cache) + s.dst, v.x);
+    store_as(static_cast<__half*>(cache) + s.dst + 1, v.y);
   } else {
-    store_as(static_cast<float*>(cache) + dst, v.x);
-    store_as(static_cast<float*>(cache) + dst + 1, v.y);
+    store_as(static_cast<float*>(cache) + s.dst, v.x);
+    store_as(static_cast<float*>(cache) + s.dst + 1, v.y);
   }
 }
 
@@ -409,7 +452,7 @@ __device__ void write_normed(const PendingRms& r, float factor) {
 // depend on earlier kernels, so each warp asks for its row before waiting on
 // its predecessor (launch.cuh) and the weight stream starts during its tail.
 // kQkvRope needs every block's rows valid.
-template <GgmlType kType, Epilogue kEp>
+template <GgmlType kType, Epilogue kEp, bool kMixed = false>
 __global__ void matvec_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
   int64_t row = static_cast<int64_t>(blockIdx.x) * kWarps + threadIdx.y;
   int k = 0;
@@ -417,7 +460,10 @@ __global__ void matvec_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
   if (k < g.count && threadIdx.x == 0) prefetch_row(g.w[k], row);
   pdl_start();
   const RmsFactor rms(a.rms);
-  const float dot = k < g.count ? warp_sum(row_dot<kType>(g.w[k], row, a)) : 0.0f;
+  QkvRopeSlot slot;
+  const bool rotates = kEp == Epilogue::kQkvRope && threadIdx.y == 0 && threadIdx.x < kWarps / 2;
+  if (rotates && k < g.count) slot = qkv_rope_slot(k, row, e.rope);
+  const float dot = k < g.count ? warp_sum(row_dot_of<kType, kMixed>(g.w[k], row, a)) : 0.0f;
   const float factor = rms.value();
   write_normed(a.rms, factor);
   if (k == g.count) return;
@@ -426,7 +472,7 @@ __global__ void matvec_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
     __shared__ float vals[kWarps];
     if (threadIdx.x == 0) vals[threadIdx.y] = acc;
     __syncthreads();
-    if (threadIdx.y == 0 && threadIdx.x < kWarps / 2) qkv_rope_epilogue(g, k, row, vals, e.rope);
+    if (rotates) qkv_rope_epilogue(g, k, slot, vals, e.rope);
   } else {
     if (threadIdx.x == 0) g.y[k][row] = acc;
   }
@@ -489,9 +535,29 @@ MatvecKernel add_rms_kernel_from_list(GgmlType type, std::index_sequence<I...>) 
   return k;
 }
 
-MatvecKernel matvec_kernel_for(GgmlType type, Epilogue ep) {
+// Whether every weight of the group reads q8_1 activations (the mixed
+// kernel's types).
+bool all_quantized(const MatvecGroup& g) {
+  for (int k = 0; k < g.count; ++k) {
+    if (!matvec_needs_q8_1(g.w[k].type)) return false;
+  }
+  return true;
+}
+
+bool uniform(const MatvecGroup& g) {
+  for (int k = 1; k < g.count; ++k) {
+    if (g.w[k].type != g.w[0].type) return false;
+  }
+  return true;
+}
+
+MatvecKernel matvec_kernel_for(GgmlType type, Epilogue ep, bool mixed) {
   constexpr auto kTypes = std::make_index_sequence<std::size(kDeviceWeightTypes)>{};
   constexpr auto kQ8Types = std::make_index_sequence<std::size(kQ8InputTypes)>{};
+  if (mixed && ep == Epilogue::kStore) return matvec_kernel<GgmlType::Q4_0, Epilogue::kStore, true>;
+  if (mixed && ep == Epilogue::kQkvRope) {
+    return matvec_kernel<GgmlType::Q4_0, Epilogue::kQkvRope, true>;
+  }
   MatvecKernel k = nullptr;
   switch (ep) {
     case Epilogue::kStore:
@@ -518,7 +584,7 @@ Activations activations(const MatvecInput& in) {
 
 void launch_group(const MatvecGroup& g, const MatvecInput& in, Epilogue ep, const EpilogueParams& e,
                   cudaStream_t s) {
-  const MatvecKernel kernel = matvec_kernel_for(g.w[0].type, ep);
+  const MatvecKernel kernel = matvec_kernel_for(g.w[0].type, ep, !uniform(g));
   if (ep == Epilogue::kAddRms) {
     launch(kernel, dim3(static_cast<unsigned>(g.w[0].out / 32)), dim3(32, kGroupWarps), 0, s, g,
            activations(in), e);
@@ -552,13 +618,11 @@ void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs,
          0, s, x, n_blocks, xq, reinterpret_cast<float2*>(xs));
 }
 
-// A group of one weight type is one launch; a mixed group (Q4_K_M's q, k
-// and v) one launch per type's kernel for each weight, the first of them
-// writing the normed input a pending RMS factor leaves behind.
+// A group of one weight type, or of quantized types only, is one launch;
+// another mixed group one launch per weight, the first of them writing the
+// normed input a pending RMS factor leaves behind.
 void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
-  bool uniform = true;
-  for (int k = 1; k < g.count; ++k) uniform = uniform && g.w[k].type == g.w[0].type;
-  if (uniform) {
+  if (uniform(g) || all_quantized(g)) {
     launch_group(g, in, Epilogue::kStore, {}, s);
     return;
   }
@@ -575,14 +639,13 @@ void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
 
 void matvec_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
                      cudaStream_t s) {
-  bool fits = g.count == 3 && !r.rope.neox && r.head_dim % 4 == 0;
-  for (int k = 0; k < g.count; ++k) {
-    fits = fits && g.w[k].type == g.w[0].type && g.w[k].out % r.head_dim == 0;
-  }
+  bool fits =
+      g.count == 3 && !r.rope.neox && r.head_dim % 4 == 0 && (uniform(g) || all_quantized(g));
+  for (int k = 0; k < g.count; ++k) fits = fits && g.w[k].out % r.head_dim == 0;
   if (!fits) {
     throw Error(
-        "CUDA q/k/v RoPE epilogue: needs three weights of one type, head_dim a multiple "
-        "of 4 and rows in whole heads, RoPE not NeoX");
+        "CUDA q/k/v RoPE epilogue: needs three weights of one type or quantized ones, head_dim "
+        "a multiple of 4 and rows in whole heads, RoPE not NeoX");
   }
   EpilogueParams e;
   e.rope = r;
