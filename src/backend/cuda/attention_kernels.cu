@@ -276,11 +276,15 @@ __global__ void __launch_bounds__(kThreads)
   float m = -INFINITY, l_part = 0.0f, acc[E] = {};
   for (int64_t j0 = lo; j0 <= hi; j0 += S::kTileKeys) {
     const int cnt = static_cast<int>(hi - j0 + 1 < S::kTileKeys ? hi - j0 + 1 : S::kTileKeys);
-    uint4 rows[S::kSteps];
+    // The value rows do not depend on the scores: both in flight at once.
+    uint4 rows[S::kSteps], vrows[S::kSteps];
 #pragma unroll
     for (int st = 0; st < S::kSteps; ++st) {
       const int jj = (st * S::kWarps + warp) * S::kRowsPerWarp + sub;
-      if (jj < cnt) rows[st] = __ldg(row_ptr(kc, j0 + jj));
+      if (jj < cnt) {
+        rows[st] = __ldg(row_ptr(kc, j0 + jj));
+        vrows[st] = __ldg(row_ptr(vc, j0 + jj));
+      }
     }
 #pragma unroll
     for (int st = 0; st < S::kSteps; ++st) {
@@ -294,12 +298,6 @@ __global__ void __launch_bounds__(kThreads)
       for (int o = L / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffffu, s, o);
       if (p.softcap > 0.0f) s = p.softcap * tanhf(s / p.softcap);
       if (part == 0 && jj < cnt) ps[jj] = s;
-    }
-    // The value rows do not depend on the scores: load them now.
-#pragma unroll
-    for (int st = 0; st < S::kSteps; ++st) {
-      const int jj = (st * S::kWarps + warp) * S::kRowsPerWarp + sub;
-      if (jj < cnt) rows[st] = __ldg(row_ptr(vc, j0 + jj));
     }
     __syncthreads();
     const float tile_max = block_max(tid < cnt ? ps[tid] : -INFINITY, scratch);
@@ -316,7 +314,7 @@ __global__ void __launch_bounds__(kThreads)
         const float pj = __expf(ps[jj] - m_new);
         if (part == 0) l_part += pj;
         float vf[E];
-        unpack16(rows[st], vf);
+        unpack16(vrows[st], vf);
 #pragma unroll
         for (int e = 0; e < E; ++e) acc[e] += pj * vf[e];
       }
