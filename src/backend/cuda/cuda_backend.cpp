@@ -52,6 +52,7 @@ class CudaBackend final : public Backend {
   CudaBackend(const Model* model, const KvCache* kv) {
     MA_CUDA_CHECK(cudaSetDevice(0));
     MA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    MA_CUDA_CHECK(cudaEventCreateWithFlags(&inputs_read_, cudaEventDisableTiming));
     MA_CUDA_CHECK(cublasCreate(&blas_));
     MA_CUDA_CHECK(cublasSetStream(blas_, stream_));
     if (kv != nullptr) allocate_kv(*kv);
@@ -74,35 +75,46 @@ class CudaBackend final : public Backend {
       if (g.exec != nullptr) (void)cudaGraphExecDestroy(g.exec);
     }
     (void)cublasDestroy(blas_);
+    (void)cudaEventDestroy(inputs_read_);
     (void)cudaStreamDestroy(stream_);
   }
 
   Device device() const override { return Device::kCuda; }
 
-  // Copies the step's inputs to the device ahead of the pass, through
-  // pinned staging, so a replayed recording finds them where it reads them.
+  // Stages the step's token ids and positions in pinned memory; one copy
+  // takes them to the device at the start of the pass (upload_inputs), inside
+  // a recording, so a replay needs no copy call of its own. The block table
+  // is copied here, when its pages changed.
   void begin_step(const int32_t* tokens, int64_t n, const int64_t* positions,
                   const KvSequence* kv) override {
     flush_pending();
-    const size_t tb = static_cast<size_t>(n) * sizeof(int32_t);
+    // An eager step's copies may still be queued behind its kernels: the
+    // staging is rewritten once they have read it.
+    MA_CUDA_CHECK(cudaEventSynchronize(inputs_read_));
+    const size_t tb = (static_cast<size_t>(n) * sizeof(int32_t) + 7) / 8 * 8;  // positions aligned
     const size_t pb = static_cast<size_t>(n) * sizeof(int64_t);
-    staging_in_.grow(tb + pb);
+    if (staging_in_.grow(tb + pb)) ++generation_;  // a recording copies from it
     auto* pin = static_cast<uint8_t*>(staging_in_.get());
-    std::memcpy(pin, tokens, tb);
+    std::memcpy(pin, tokens, static_cast<size_t>(n) * sizeof(int32_t));
     std::memcpy(pin + tb, positions, pb);
-    MA_CUDA_CHECK(
-        cudaMemcpyAsync(grow(tokens_, tb, "token ids"), pin, tb, cudaMemcpyHostToDevice, stream_));
-    MA_CUDA_CHECK(cudaMemcpyAsync(grow(positions_, pb, "positions"), pin + tb, pb,
-                                  cudaMemcpyHostToDevice, stream_));
+    auto* dev = static_cast<uint8_t*>(grow(inputs_, tb + pb, "token ids and positions"));
+    staged_dev_tokens_ = reinterpret_cast<const int32_t*>(dev);
+    staged_dev_positions_ = reinterpret_cast<const int64_t*>(dev + tb);
+    staged_bytes_ = tb + pb;
+    inputs_pending_ = true;
     staged_tokens_ = tokens;
     staged_positions_ = positions;
     staged_n_ = n;
     if (kv != nullptr && !kv->pages.empty()) {
-      const size_t bytes = kv->pages.size() * sizeof(int32_t);
-      staging_table_.grow(table_.bytes());
-      std::memcpy(staging_table_.get(), kv->pages.data(), bytes);
-      MA_CUDA_CHECK(cudaMemcpyAsync(table_.get(), staging_table_.get(), bytes,
-                                    cudaMemcpyHostToDevice, stream_));
+      if (kv->pages != table_host_) {
+        table_host_ = kv->pages;
+        const size_t bytes = kv->pages.size() * sizeof(int32_t);
+        staging_table_.grow(table_.bytes());
+        std::memcpy(staging_table_.get(), kv->pages.data(), bytes);
+        MA_CUDA_CHECK(cudaMemcpyAsync(table_.get(), staging_table_.get(), bytes,
+                                      cudaMemcpyHostToDevice, stream_));
+        MA_CUDA_CHECK(cudaEventRecord(inputs_read_, stream_));
+      }
       table_staged_ = true;
     }
   }
@@ -112,6 +124,7 @@ class CudaBackend final : public Backend {
   // buffer reallocation since the recording makes a new one.
   void run_step(StepKind kind, const std::function<void()>& forward) override {
     if (kind == StepKind::kBatch || !graphs_enabled_) {
+      upload_inputs();
       forward();
       flush_pending();
       end_step();
@@ -120,6 +133,7 @@ class CudaBackend final : public Backend {
     const int slot = kind == StepKind::kDecodeGreedy ? 1 : 0;
     Recording& graph = graphs_[slot];
     if (graph.exec != nullptr && graph.generation == generation_) {
+      inputs_pending_ = false;  // the recording copies them
       trace_replayed(slot);
       MA_CUDA_CHECK(cudaGraphLaunch(graph.exec, stream_));
       finish_download(graph.download);
@@ -127,6 +141,7 @@ class CudaBackend final : public Backend {
       return;
     }
     if (!graph.warmed) {
+      upload_inputs();
       forward();
       flush_pending();
       graph.warmed = true;
@@ -179,7 +194,8 @@ class CudaBackend final : public Backend {
                  float* out) override {
     flush_pending();
     quantized_ = {};
-    const int32_t* dev_tokens = static_cast<const int32_t*>(tokens_.get());
+    upload_inputs();
+    const int32_t* dev_tokens = staged_dev_tokens_;
     if (tokens != staged_tokens_ || n_tokens != staged_n_) {  // a call outside a step
       const size_t bytes = static_cast<size_t>(n_tokens) * sizeof(int32_t);
       dev_tokens = static_cast<const int32_t*>(grow(tokens_, bytes, "token ids"));
@@ -444,6 +460,7 @@ class CudaBackend final : public Backend {
   }
 
   void end_step() {
+    inputs_pending_ = false;
     staged_tokens_ = nullptr;
     staged_positions_ = nullptr;
     staged_n_ = 0;
@@ -460,6 +477,7 @@ class CudaBackend final : public Backend {
     MA_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
     recording_ = true;
     try {
+      upload_inputs();
       forward();
       flush_pending();
     } catch (...) {
@@ -486,13 +504,25 @@ class CudaBackend final : public Backend {
   // The positions on the device: the step's, staged by begin_step, or for a
   // call outside a step (the op tests) copied now.
   const int64_t* device_positions(const int64_t* host, int64_t n) {
-    if (host != staged_positions_ || n != staged_n_) {
-      const size_t bytes = static_cast<size_t>(n) * sizeof(int64_t);
-      grow(positions_, bytes, "positions");
-      MA_CUDA_CHECK(
-          cudaMemcpyAsync(positions_.get(), host, bytes, cudaMemcpyHostToDevice, stream_));
+    if (host == staged_positions_ && n == staged_n_) {
+      upload_inputs();
+      return staged_dev_positions_;
     }
+    const size_t bytes = static_cast<size_t>(n) * sizeof(int64_t);
+    grow(positions_, bytes, "positions");
+    MA_CUDA_CHECK(cudaMemcpyAsync(positions_.get(), host, bytes, cudaMemcpyHostToDevice, stream_));
     return static_cast<const int64_t*>(positions_.get());
+  }
+
+  // The staged token ids and positions to the device, once per step: at the
+  // start of the pass, or at the first op that reads them when ops are
+  // called outside run_step.
+  void upload_inputs() {
+    if (!inputs_pending_) return;
+    inputs_pending_ = false;
+    MA_CUDA_CHECK(cudaMemcpyAsync(inputs_.get(), staging_in_.get(), staged_bytes_,
+                                  cudaMemcpyHostToDevice, stream_));
+    if (!recording_) MA_CUDA_CHECK(cudaEventRecord(inputs_read_, stream_));
   }
 
   const DeviceWeight& weight(const Weight& w) { return store_.weight(w); }
@@ -633,6 +663,12 @@ class CudaBackend final : public Backend {
   const int32_t* staged_tokens_ = nullptr;
   const int64_t* staged_positions_ = nullptr;
   int64_t staged_n_ = 0;
+  DeviceBuffer inputs_;  // the staged token ids, then (8-byte aligned) positions
+  const int32_t* staged_dev_tokens_ = nullptr;
+  const int64_t* staged_dev_positions_ = nullptr;
+  size_t staged_bytes_ = 0;
+  bool inputs_pending_ = false;        // staged, not yet copied
+  cudaEvent_t inputs_read_ = nullptr;  // after the last eager copy from staging
   bool table_staged_ = false;
   // Decode recording (CUDA graph); MA_CUDA_GRAPHS=0 turns it off.
   bool graphs_enabled_ = graphs_from_env();
