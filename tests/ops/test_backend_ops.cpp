@@ -550,8 +550,8 @@ TEST_P(BackendOps, DecodeProductsIntoAttentionMatchReference) {
     SequenceState state;
     state.kv = &cache;
     state.kv_seq = cache.new_sequence();
-    const ref::AttentionShape sh{n_head, n_head_kv, d, 1.0 / std::sqrt(static_cast<double>(d)), 0,
-                                 0};
+    const ref::AttentionShape sh{n_head, n_head_kv, d, 1.0 / std::sqrt(static_cast<double>(d)),
+                                 0,      0};
     std::vector<int64_t> pos(prompt + 1);
     for (int64_t t = 0; t <= prompt; ++t) pos[static_cast<size_t>(t)] = t;
     // The prompt's keys and values, as given.
