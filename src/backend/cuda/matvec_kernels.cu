@@ -255,15 +255,19 @@ __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations&
       uint32_t lo[4], hi[4];
 #pragma unroll
       for (int k = 0; k < 4; ++k) {
-        // 6-bit quants minus 32, per byte: in [-32, 31], so the byte-wise
-        // subtraction leaves signed int8s for dp4a.
-        lo[k] = __vsub4((l4[k] & 0x0F0F0F0Fu) | ((h4[k] >> shift) & 0x03030303u) << 4, 0x20202020u);
-        hi[k] = __vsub4(((l4[k] >> 4) & 0x0F0F0F0Fu) | ((h4[k] >> (shift + 4)) & 0x03030303u) << 4,
-                        0x20202020u);
+        // The 6-bit quants as stored (0..63, so still int8s for dp4a); the
+        // offset of 32 comes off as 32 times the activations' sum, a dp4a
+        // per word against ones, cheaper than a byte-wise subtraction.
+        lo[k] = (l4[k] & 0x0F0F0F0Fu) | ((h4[k] >> shift) & 0x03030303u) << 4;
+        hi[k] = ((l4[k] >> 4) & 0x0F0F0F0Fu) | ((h4[k] >> (shift + 4)) & 0x03030303u) << 4;
       }
+      const int4 ones = make_int4(0x01010101, 0x01010101, 0x01010101, 0x01010101);
       const int64_t x_lo = (sb * 256 + e_lo) / 16, x_hi = x_lo + 4;  // int4 = 16 quants
-      const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), a.xq[x_lo], 0);
-      const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), a.xq[x_hi], 0);
+      const int4 xq_lo = a.xq[x_lo], xq_hi = a.xq[x_hi];
+      const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), xq_lo, 0) -
+                         32 * dot_int8x16(ones, xq_lo, 0);
+      const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), xq_hi, 0) -
+                         32 * dot_int8x16(ones, xq_hi, 0);
       const float s_lo = static_cast<float>(static_cast<int8_t>(byte_of(sc[u], e_lo / 16)));
       const float s_hi = static_cast<float>(static_cast<int8_t>(byte_of(sc[u], e_lo / 16 + 4)));
       acc += half_bits_to_float(dh[u]) * (s_lo * a.xs[x_lo / 2].x * static_cast<float>(dot_lo) +
