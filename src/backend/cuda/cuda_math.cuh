@@ -47,11 +47,6 @@ __device__ __forceinline__ float gate_activation(float x) {
   }
 }
 
-__device__ __forceinline__ float gate_activation(GateActivation act, float x) {
-  return act == GateActivation::kSilu ? gate_activation<GateActivation::kSilu>(x)
-                                      : gate_activation<GateActivation::kGeluTanh>(x);
-}
-
 // The factor 1 / rms of a pending RMSNorm (PendingRms) from its group
 // sums, the same in every lane and every warp (one summation order).
 __device__ __forceinline__ float pending_rms_factor(const PendingRms& r) {
