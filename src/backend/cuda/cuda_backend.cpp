@@ -215,12 +215,13 @@ class CudaBackend final : public Backend {
                 float* y) override {
     if (kind == NormKind::kRms && b.empty() && rows == 1 && add_rms_fusable(x, residual, dim, y)) {
       const PendingMatvec p = take_pending();
-      const int slot = q8_slot_ = 1 - p.q8_slot;
-      const Q8Out q8 = q8_buffer(slot);
+      // p reads the last written q8 buffer (no op wrote one since it was
+      // queued), so its epilogue writes the other.
+      const Q8Out q8 = next_q8();
       auto* parts = static_cast<float*>(
           grow(rms_parts_, static_cast<size_t>(dim / 32) * sizeof(float), "norm partials"));
       matvec_add_rms(p.g, p.in, AddRmsOut{x, vec(w), y, q8, parts}, stream_);
-      quantized_ = {y, dim, slot};
+      quantized_ = {y, dim};
       pending_rms_ = PendingNorm{PendingRms{parts, dim, eps, y}, q8};
       return;
     }
@@ -231,7 +232,7 @@ class CudaBackend final : public Backend {
     } else {
       rms_norm(x, residual, vec(w), rows, dim, eps, y, q8, stream_);
     }
-    if (q8.q != nullptr) quantized_ = {y, dim, q8_slot_};
+    if (q8.q != nullptr) quantized_ = {y, dim};
   }
 
   void matmul(const Weight& w, const float* x, int64_t n_tokens, float* y) override {
@@ -259,8 +260,7 @@ class CudaBackend final : public Backend {
         g.y[g.count++] = p.y;
       }
     }
-    const bool all_q8 = std::all_of(
-        g.w, g.w + g.count, [](const DeviceWeight& w) { return matvec_needs_q8_1(w.type); });
+    const bool all_q8 = matvec_all_q8_1(g);
     const int64_t in = g.w[0].in;
     // A pending RMS factor of x goes into the products (and the launch
     // writes x normed) when every product reads x's q8 copy.
@@ -269,10 +269,10 @@ class CudaBackend final : public Backend {
         quantized_.x == x && quantized_.n == in) {
       input.rms = pending_rms_->rms;
       pending_rms_.reset();
-      const Q8Out q8 = q8_buffer(quantized_.slot);
+      const Q8Out q8 = last_q8();
       input.xq = q8.q;
       input.xs = q8.s;
-      pending_ = PendingMatvec{g, input, quantized_.slot};
+      pending_ = PendingMatvec{g, input};
       quantized_ = {};  // the q8 copy lacks the factor
       return;
     }
@@ -285,17 +285,16 @@ class CudaBackend final : public Backend {
         g.w, g.w + g.count, [](const DeviceWeight& w) { return matvec_needs_q8_1(w.type); });
     if (needs_q8 && !(quantized_.x == x && quantized_.n == in)) {
       reserve_q8(in);
-      q8_slot_ = 1 - q8_slot_;
-      const Q8Out q8 = q8_buffer(q8_slot_);
+      const Q8Out q8 = next_q8();
       quantize_q8_1(x, 1, in, q8.q, q8.s, stream_);
-      quantized_ = {x, in, q8_slot_};
+      quantized_ = {x, in};
     }
     if (needs_q8) {
-      const Q8Out q8 = q8_buffer(quantized_.slot);
+      const Q8Out q8 = last_q8();
       input.xq = q8.q;
       input.xs = q8.s;
     }
-    pending_ = PendingMatvec{g, input, needs_q8 ? quantized_.slot : q8_slot_};
+    pending_ = PendingMatvec{g, input};
   }
 
   void add(float* y, const float* x, int64_t n) override {
@@ -314,7 +313,7 @@ class CudaBackend final : public Backend {
     flush_pending();
     const Q8Out q8 = quantized_output(staged_n_ == 1, n);
     cuda::gated(act, gate, up, n, q8, stream_);
-    if (q8.q != nullptr) quantized_ = {gate, n, q8_slot_};
+    if (q8.q != nullptr) quantized_ = {gate, n};
   }
 
   void argmax(const float* x, int64_t n, int32_t* host) override {
@@ -363,7 +362,7 @@ class CudaBackend final : public Backend {
     const Q8Out q8 = quantized_output(n == 1 && shape.head_dim % 32 == 0, dim);
     cuda::attention(layer, q, n, positions, shape, split_scratch(layer, n, shape), out, q8,
                     stream_);
-    if (q8.q != nullptr) quantized_ = {out, dim, q8_slot_};
+    if (q8.q != nullptr) quantized_ = {out, dim};
   }
 
  private:
@@ -375,7 +374,6 @@ class CudaBackend final : public Backend {
   struct PendingMatvec {
     MatvecGroup g;
     MatvecInput in;
-    int q8_slot = 0;  // the q8 buffer `in` reads: an epilogue writes the other
   };
   // After a fused add_norm, its output without the RMS factor: the next
   // matvec reading it takes the factor; before any other op, rms_finish.
@@ -417,9 +415,7 @@ class CudaBackend final : public Backend {
     return step.rope->mode != RopeMode::kNeox && sh.head_dim % 4 == 0 && g.y[0] == q &&
            g.y[1] == k && g.y[2] == v && g.w[0].out == sh.n_head * sh.head_dim &&
            g.w[1].out == sh.n_head_kv * sh.head_dim && g.w[2].out == g.w[1].out &&
-           ((g.w[1].type == g.w[0].type && g.w[2].type == g.w[0].type) ||
-            std::all_of(g.w, g.w + 3,
-                        [](const DeviceWeight& w) { return matvec_needs_q8_1(w.type); }));
+           (matvec_one_type(g) || matvec_all_q8_1(g));
   }
 
   // The pending product is the residual, one quantized weight of dim
@@ -551,8 +547,14 @@ class CudaBackend final : public Backend {
     }
   }
   bool q8_holds(int64_t n) const { return act_q_[0].bytes() >= static_cast<size_t>(n); }
-  Q8Out q8_buffer(int slot) {
-    return {static_cast<int8_t*>(act_q_[slot].get()), static_cast<float*>(act_s_[slot].get())};
+  // The q8_1 buffer written last, and the other one (which becomes the last).
+  Q8Out last_q8() {
+    return {static_cast<int8_t*>(act_q_[q8_slot_].get()),
+            static_cast<float*>(act_s_[q8_slot_].get())};
+  }
+  Q8Out next_q8() {
+    q8_slot_ = 1 - q8_slot_;
+    return last_q8();
   }
 
   // Where an op producing one row of `dim` floats (a decode step) also
@@ -562,8 +564,7 @@ class CudaBackend final : public Backend {
     quantized_ = {};
     if (!decode || dim % 32 != 0) return {};
     reserve_q8(dim);
-    q8_slot_ = 1 - q8_slot_;
-    return q8_buffer(q8_slot_);
+    return next_q8();
   }
 
   // The partials and counters of a split decode step, grown to the largest
@@ -684,12 +685,11 @@ class CudaBackend final : public Backend {
   // output's copy to the other; q8_slot_ is the one written last.
   DeviceBuffer act_q_[2], act_s_[2];
   int q8_slot_ = 0;
-  // The float buffer (n floats) whose q8_1 copy slot `slot` holds (its
-  // producer wrote both); every other op that writes clears it.
+  // The float buffer (n floats) whose q8_1 copy the last written buffer
+  // holds (its producer wrote both); every other op that writes clears it.
   struct Quantized {
     const float* x = nullptr;
     int64_t n = 0;
-    int slot = 0;
   };
   Quantized quantized_;
   std::vector<DeviceBuffer> kv_storage_;

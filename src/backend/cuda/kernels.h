@@ -124,6 +124,10 @@ struct MatvecInput {
 // quantized types read the quantize_q8_1 output.
 void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s);
 bool matvec_needs_q8_1(GgmlType type);
+// Whether every weight of the group reads q8_1 activations (the types one
+// launch may mix), and whether they are all of one type.
+bool matvec_all_q8_1(const MatvecGroup& g);
+bool matvec_one_type(const MatvecGroup& g);
 // The q, k, v products of one decode token (g.w[0], w[1], w[2]: one weight
 // type or quantized types, head_dim a multiple of 4, RoPE not NeoX) with RoPE and the KV store
 // as their epilogue: y[0] gets q rotated, y[1] and y[2] the k and v

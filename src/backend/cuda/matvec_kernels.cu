@@ -539,22 +539,6 @@ MatvecKernel add_rms_kernel_from_list(GgmlType type, std::index_sequence<I...>) 
   return k;
 }
 
-// Whether every weight of the group reads q8_1 activations (the mixed
-// kernel's types).
-bool all_quantized(const MatvecGroup& g) {
-  for (int k = 0; k < g.count; ++k) {
-    if (!matvec_needs_q8_1(g.w[k].type)) return false;
-  }
-  return true;
-}
-
-bool uniform(const MatvecGroup& g) {
-  for (int k = 1; k < g.count; ++k) {
-    if (g.w[k].type != g.w[0].type) return false;
-  }
-  return true;
-}
-
 MatvecKernel matvec_kernel_for(GgmlType type, Epilogue ep, bool mixed) {
   constexpr auto kTypes = std::make_index_sequence<std::size(kDeviceWeightTypes)>{};
   constexpr auto kQ8Types = std::make_index_sequence<std::size(kQ8InputTypes)>{};
@@ -588,7 +572,7 @@ Activations activations(const MatvecInput& in) {
 
 void launch_group(const MatvecGroup& g, const MatvecInput& in, Epilogue ep, const EpilogueParams& e,
                   cudaStream_t s) {
-  const MatvecKernel kernel = matvec_kernel_for(g.w[0].type, ep, !uniform(g));
+  const MatvecKernel kernel = matvec_kernel_for(g.w[0].type, ep, !matvec_one_type(g));
   if (ep == Epilogue::kAddRms) {
     launch(kernel, dim3(static_cast<unsigned>(g.w[0].out / 32)), dim3(32, kGroupWarps), 0, s, g,
            activations(in), e);
@@ -615,6 +599,20 @@ bool matvec_needs_q8_1(GgmlType type) {
   }
 }
 
+bool matvec_all_q8_1(const MatvecGroup& g) {
+  for (int k = 0; k < g.count; ++k) {
+    if (!matvec_needs_q8_1(g.w[k].type)) return false;
+  }
+  return true;
+}
+
+bool matvec_one_type(const MatvecGroup& g) {
+  for (int k = 1; k < g.count; ++k) {
+    if (g.w[k].type != g.w[0].type) return false;
+  }
+  return true;
+}
+
 void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs, cudaStream_t s) {
   const int64_t n_blocks = n * in / 32;
   const dim3 block(32, kWarps);
@@ -626,7 +624,7 @@ void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs,
 // another mixed group one launch per weight, the first of them writing the
 // normed input a pending RMS factor leaves behind.
 void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
-  if (uniform(g) || all_quantized(g)) {
+  if (matvec_one_type(g) || matvec_all_q8_1(g)) {
     launch_group(g, in, Epilogue::kStore, {}, s);
     return;
   }
@@ -643,8 +641,8 @@ void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
 
 void matvec_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
                      cudaStream_t s) {
-  bool fits =
-      g.count == 3 && !r.rope.neox && r.head_dim % 4 == 0 && (uniform(g) || all_quantized(g));
+  bool fits = g.count == 3 && !r.rope.neox && r.head_dim % 4 == 0 &&
+              (matvec_one_type(g) || matvec_all_q8_1(g));
   for (int k = 0; k < g.count; ++k) fits = fits && g.w[k].out % r.head_dim == 0;
   if (!fits) {
     throw Error(
