@@ -58,22 +58,32 @@ void trace_report() {
   }
   const size_t n = static_cast<size_t>(std::min(stamps[0], kTraceSlots));
   std::fprintf(stderr, "trace: %zu stamps, %zu launches\n", n, t.names.size());
-  std::map<std::string, std::pair<int64_t, double>> by_name;
+  // Means include the eager steps (their launches are host-bound); the
+  // medians are the replayed steps'.
+  std::map<std::string, std::vector<double>> by_name;
   double total = 0;
   for (size_t i = 0; i + 1 < std::min(n, t.names.size()); ++i) {
     const double gap = static_cast<double>(stamps[2 + i] - stamps[1 + i]) * 1e-3;
-    auto& e = by_name[t.names[i]];
-    ++e.first;
-    e.second += gap;
+    by_name[t.names[i]].push_back(gap);
     total += gap;
   }
-  std::vector<std::pair<std::string, std::pair<int64_t, double>>> rows(by_name.begin(),
-                                                                       by_name.end());
-  std::sort(rows.begin(), rows.end(),
-            [](const auto& a, const auto& b) { return a.second.second > b.second.second; });
-  for (const auto& [name, e] : rows) {
-    std::fprintf(stderr, "trace: %6.1f%% %8ld x %8.2f us  %s\n", 100 * e.second / total,
-                 static_cast<long>(e.first), e.second / static_cast<double>(e.first), name.c_str());
+  struct Row {
+    std::string name;
+    double sum, median;
+    size_t count;
+  };
+  std::vector<Row> rows;
+  for (auto& [name, gaps] : by_name) {
+    double sum = 0;
+    for (double g : gaps) sum += g;
+    std::nth_element(gaps.begin(), gaps.begin() + static_cast<std::ptrdiff_t>(gaps.size() / 2),
+                     gaps.end());
+    rows.push_back({name, sum, gaps[gaps.size() / 2], gaps.size()});
+  }
+  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) { return a.sum > b.sum; });
+  for (const Row& r : rows) {
+    std::fprintf(stderr, "trace: %6.1f%% %8zu x %8.2f us (median %8.2f)  %s\n", 100 * r.sum / total,
+                 r.count, r.sum / static_cast<double>(r.count), r.median, r.name.c_str());
   }
 }
 
