@@ -1,5 +1,7 @@
 // Decode matvec bandwidth on Llama-7B shapes: the library's kernels next to
-// experimental Q4_0 variants and a plain streaming read of the same bytes.
+// experimental Q4_0 variants (rows in registers, persistent grids, tiles
+// bulk-copied into shared memory) and a plain streaming read of the same
+// bytes.
 // Every launch reads a different copy of its weight (more bytes than L2
 // holds), launches are chained with programmatic dependent launch inside a
 // CUDA graph as in a decode step, and the time per launch is the graph's
@@ -7,11 +9,13 @@
 //   cuda_matvec_bench [--reps 20]
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
+#include "backend/cuda/bulk_copy.cuh"
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/launch.cuh"
@@ -180,6 +184,87 @@ __global__ void __launch_bounds__(32 * W) q4_persistent(Q4Args a) {
   }
 }
 
+// Bulk-copied tiles: each block of W warps walks tiles of W * R rows (every
+// gridDim.x-th), the quants and scales of S tiles in flight in shared
+// memory by bulk copy, the first S asked for before waiting on the
+// predecessor. The activations are copied into shared memory once.
+template <int W, int R, int S>
+size_t tma_smem(int64_t in) {
+  const size_t nb = static_cast<size_t>(in / 32);
+  return 128 + S * (W * R * nb * 18) + nb * 32 + nb * 8;
+}
+
+template <int W, int R, int S>
+__global__ void __launch_bounds__(32 * W) q4_tma(Q4Args a) {
+  extern __shared__ __align__(128) uint8_t smem[];
+  constexpr int T = W * R;
+  const int lane = static_cast<int>(threadIdx.x), warp = static_cast<int>(threadIdx.y);
+  const int64_t nb = a.in / 32;
+  const uint32_t q_bytes = static_cast<uint32_t>(T * nb * 16);
+  const uint32_t stage_bytes = q_bytes + static_cast<uint32_t>(T * nb * 2);
+  auto* full = reinterpret_cast<uint64_t*>(smem);
+  uint8_t* stages = smem + 128;
+  auto* xq = reinterpret_cast<int4*>(stages + S * stage_bytes);
+  auto* xs = reinterpret_cast<float2*>(xq + 2 * nb);
+  const int64_t tiles = (a.out + T - 1) / T;
+  const int64_t mine = blockIdx.x < tiles ? (tiles - blockIdx.x + gridDim.x - 1) / gridDim.x : 0;
+  const bool leader = lane == 0 && warp == 0;
+  if (leader) {
+    for (int s = 0; s < S; ++s) ma::cuda::mbarrier_init(&full[s], 1);
+    ma::cuda::mbarrier_init_fence();
+  }
+  __syncthreads();
+  auto issue = [&](int64_t i) {
+    const int64_t t = blockIdx.x + i * gridDim.x;
+    const int64_t rows = (a.out - t * T < T ? a.out - t * T : int64_t{T});
+    uint8_t* st = stages + (i % S) * stage_bytes;
+    uint64_t* bar = &full[i % S];
+    const uint32_t qb = static_cast<uint32_t>(rows * nb * 16),
+                   db = static_cast<uint32_t>(rows * nb * 2);
+    ma::cuda::mbarrier_expect_bytes(bar, qb + db);
+    ma::cuda::bulk_copy_to_shared(st, a.q + t * T * nb * 16, qb, bar);
+    ma::cuda::bulk_copy_to_shared(st + q_bytes, a.d + t * T * nb, db, bar);
+  };
+  if (leader) {
+    for (int64_t i = 0; i < S && i < mine; ++i) issue(i);
+  }
+  pdl_wait();
+  pdl_release();
+  const int threads = 32 * W, tid = warp * 32 + lane;
+  for (int64_t j = tid; j < 2 * nb; j += threads) xq[j] = a.xq[j];
+  for (int64_t j = tid; j < nb; j += threads) xs[j] = a.xs[j];
+  __syncthreads();
+  for (int64_t i = 0; i < mine; ++i) {
+    const int64_t t = blockIdx.x + i * gridDim.x;
+    const uint8_t* st = stages + (i % S) * stage_bytes;
+    ma::cuda::mbarrier_wait(&full[i % S], static_cast<uint32_t>((i / S) & 1));
+    float acc[R] = {};
+    for (int64_t b = lane; b < nb; b += 32) {
+      const int4 lo = xq[2 * b], hi = xq[2 * b + 1];
+      const float2 x = xs[b];
+#pragma unroll
+      for (int r = 0; r < R; ++r) {
+        const int lr = warp * R + r;
+        const uint4 q = *reinterpret_cast<const uint4*>(st + (lr * nb + b) * 16);
+        const uint16_t d = *reinterpret_cast<const uint16_t*>(st + q_bytes + (lr * nb + b) * 2);
+        const int sdot = ma::cuda::dot_q4_0_block(q, lo, hi);
+        acc[r] += ma::cuda::half_bits_to_float(d) * (x.x * static_cast<float>(sdot) - 8.0f * x.y);
+      }
+    }
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const float v = ma::cuda::warp_sum(acc[r]);
+      const int64_t row = t * T + warp * R + r;
+      if (lane == 0 && row < a.out) a.y[row] = v;
+    }
+    __syncthreads();
+    if (leader && i + S < mine) {
+      ma::cuda::fence_async_shared();
+      issue(i + S);
+    }
+  }
+}
+
 // The bandwidth a kernel that only reads could reach: sums the same bytes.
 __global__ void stream_read(Q4Args a) {
   pdl_wait();
@@ -265,6 +350,19 @@ Variant rows_variant() {
           q4_rows<R, U, W, E, P>, R * W, 32 * W};
 }
 
+struct TmaVariant {
+  std::string name;
+  void (*kernel)(Q4Args);
+  size_t (*smem)(int64_t in);
+  int threads;
+};
+
+template <int W, int R, int S>
+TmaVariant tma_variant() {
+  return {"tma W" + std::to_string(W) + " R" + std::to_string(R) + " S" + std::to_string(S),
+          q4_tma<W, R, S>, tma_smem<W, R, S>, 32 * W};
+}
+
 template <int R, int U, int W>
 Variant persistent_variant() {
   return {"persistent R" + std::to_string(R) + " U" + std::to_string(U) + " W" + std::to_string(W),
@@ -308,6 +406,11 @@ int main(int argc, char** argv) {
         persistent_variant<1, 8, 4>(),         persistent_variant<2, 4, 4>(),
         persistent_variant<2, 2, 8>(),         persistent_variant<1, 2, 8>(),
     };
+    const std::vector<TmaVariant> tma_variants = {
+        tma_variant<8, 1, 4>(),  tma_variant<8, 1, 8>(),  tma_variant<8, 2, 3>(),
+        tma_variant<8, 2, 4>(),  tma_variant<4, 2, 4>(),  tma_variant<4, 1, 8>(),
+        tma_variant<16, 1, 3>(), tma_variant<16, 2, 2>(),
+    };
     std::printf("%-28s", "us per launch (GB/s)");
     for (const Shape& sh : kShapes) std::printf(" %20s", sh.name);
     std::printf("\n");
@@ -342,6 +445,28 @@ int main(int argc, char** argv) {
       g.count = 1;
       ma::cuda::matvec(g, ma::cuda::MatvecInput{nullptr, xq, xs, {}}, s);
     });
+    for (const TmaVariant& v : tma_variants) {
+      std::printf("%-28s", v.name.c_str());
+      for (const Weights& w : weights) {
+        const size_t smem = v.smem(w.shape.in);
+        if (smem > prop.sharedMemPerBlockOptin) {
+          std::printf("   %16s", "n/a");
+          continue;
+        }
+        MA_CUDA_CHECK(cudaFuncSetAttribute(v.kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                           static_cast<int>(smem)));
+        int per_sm = 0;
+        MA_CUDA_CHECK(
+            cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, v.kernel, v.threads, smem));
+        const unsigned grid = static_cast<unsigned>(std::max(per_sm, 1) * prop.multiProcessorCount);
+        const double us = time_graph(s, reps, [&](int c) {
+          launch(v.kernel, dim3(grid), dim3(32, v.threads / 32), smem, s, args(w, c));
+        });
+        std::printf("   %7.2f (%6.0f)", us, static_cast<double>(w.bytes()) / (us * 1e3));
+      }
+      std::printf("\n");
+      MA_CUDA_CHECK(cudaGetLastError());
+    }
     for (const Variant& v : variants) {
       int grid_persistent = 0;
       if (v.rows_per_block == 0) {
