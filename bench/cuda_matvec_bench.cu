@@ -395,6 +395,9 @@ int main(int argc, char** argv) {
     MA_CUDA_CHECK(cudaMalloc(&y, 32768 * sizeof(float)));
     fill_kernel<<<64, 256>>>(reinterpret_cast<uint8_t*>(xq), 16384, 99);
     MA_CUDA_CHECK(cudaMemset(xs, 0, 16384 / 32 * 8));
+    float* rms_parts = nullptr;  // group sums of squares of a pending norm
+    MA_CUDA_CHECK(cudaMalloc(&rms_parts, 16384 / 32 * sizeof(float)));
+    fill_scales<<<4, 256>>>(reinterpret_cast<uint16_t*>(rms_parts), 16384 / 32 * 2);
 
     const std::vector<Variant> variants = {
         rows_variant<1, 4, 4, false, false>(), rows_variant<1, 4, 4, true, false>(),
@@ -444,6 +447,29 @@ int main(int argc, char** argv) {
       g.y[0] = y;
       g.count = 1;
       ma::cuda::matvec(g, ma::cuda::MatvecInput{nullptr, xq, xs, {}}, s);
+    });
+    // As the engine launches them: q/k/v and gate/up as groups of separate
+    // weights (here the copy's rows split in three or two), reading an
+    // input whose RMS factor is still pending.
+    auto engine_group = [&](const Weights& w, int c) {
+      const int parts = w.shape.out == 12288 ? 3 : w.shape.out == 22016 ? 2 : 1;
+      const int64_t rows = w.shape.out / parts, nb = w.shape.in / 32;
+      ma::cuda::MatvecGroup g;
+      for (int k = 0; k < parts; ++k) {
+        g.w[k] = DeviceWeight{ma::GgmlType::Q4_0, w.shape.in, rows, w.q[c] + k * rows * nb * 16,
+                              w.d[c] + k * rows * nb};
+        g.y[k] = y + k * rows;
+      }
+      g.count = parts;
+      return g;
+    };
+    row("library, engine groups", [&](const Weights& w, int c) {
+      ma::cuda::matvec(engine_group(w, c), ma::cuda::MatvecInput{nullptr, xq, xs, {}}, s);
+    });
+    row("library, groups, rms factor", [&](const Weights& w, int c) {
+      ma::cuda::MatvecInput in{nullptr, xq, xs, {}};
+      in.rms = ma::cuda::PendingRms{rms_parts, w.shape.in, 1e-5f, nullptr};
+      ma::cuda::matvec(engine_group(w, c), in, s);
     });
     for (const TmaVariant& v : tma_variants) {
       std::printf("%-28s", v.name.c_str());
