@@ -136,6 +136,30 @@ TEST_P(BackendOps, SharedInputProductsMatchReference) {
   }
 }
 
+// One token's products long enough that a device spreading the rows over a
+// persistent grid gives each block many tiles (the CUDA streamed kernel
+// refills its shared-memory stages), as gate and up read one input.
+TEST_P(BackendOps, LongProductsMatchReference) {
+  auto b = box();
+  const int64_t in = 256, out = 12000;
+  const TestWeight& gate = b->weight(GgmlType::Q4_0, in, out, 81);
+  const TestWeight& up = b->weight(GgmlType::Q4_0, in, out, 82);
+  const auto x = random_floats(static_cast<size_t>(in), 83);
+  const float* dx = b->put(100, x);
+  float* y[2] = {b->be->buffer(101, out), b->be->buffer(102, out)};
+  b->be->matmul_shared({{&gate.w, y[0]}, {&up.w, y[1]}}, dx, 1);
+  const auto xd = to_double(x);
+  int k = 0;
+  for (const TestWeight* tw : {&gate, &up}) {
+    const auto got = b->get(y[k++], static_cast<size_t>(out));
+    std::vector<double> want(got.size());
+    ref::matmul(tw->w, xd.data(), 1, want.data());
+    EXPECT_LT(nmse(got.data(), want.data(), got.size()),
+              matmul_tolerance(GgmlType::Q4_0, GetParam(), 1))
+        << "weight " << k;
+  }
+}
+
 TEST_P(BackendOps, NormsMatchReference) {
   auto b = box();
   for (int64_t dim : {8, 64, 333, 4096}) {

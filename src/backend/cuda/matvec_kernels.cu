@@ -11,6 +11,7 @@
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
 #include "backend/cuda/launch.cuh"
+#include "backend/cuda/matvec_common.cuh"
 #include "backend/cuda/rope.cuh"
 #include "core/error.h"
 
@@ -33,13 +34,6 @@ __global__ void quantize_q8_1_kernel(const float* x, int64_t n_blocks, int8_t* x
   const float qsum = warp_sum(static_cast<float>(q));
   if (threadIdx.x == 0) xs[b] = make_float2(d, d * qsum);
 }
-
-struct Activations {
-  const float* x;
-  const int4* xq;  // int8 quants, 32 per block
-  const float2* xs;
-  PendingRms rms;
-};
 
 __device__ __forceinline__ int dot_int8x16(int4 a, int4 b, int s) {
   s = __dp4a(a.x, b.x, s);
@@ -414,44 +408,6 @@ __device__ void qkv_rope_epilogue(const MatvecGroup& g, int k, const QkvRopeSlot
   }
 }
 
-// A pending RMS factor's group sums (PendingRms), loaded into registers
-// before the weights so their latency hides behind the row's; the factor
-// is summed after it. Up to 256 sums (dim 8192, a multiple of 128) are
-// held; wider rows read theirs afterwards.
-class RmsFactor {
- public:
-  __device__ explicit RmsFactor(const PendingRms& r) : r_(r) {
-    const int lane = static_cast<int>(threadIdx.x), n = static_cast<int>(r.dim / 32);
-    held_ = r.parts != nullptr && r.dim % 128 == 0 && n <= 256;
-    if (!held_) return;
-    const auto* p4 = reinterpret_cast<const float4*>(r.parts);
-    if (4 * lane < n) a_ = __ldcg(p4 + lane);
-    if (4 * (lane + 32) < n) b_ = __ldcg(p4 + lane + 32);
-  }
-  __device__ float value() const {
-    if (r_.parts == nullptr) return 1.0f;
-    if (!held_) return pending_rms_factor(r_);
-    const float ss = (a_.x + a_.y) + (a_.z + a_.w) + ((b_.x + b_.y) + (b_.z + b_.w));
-    return rsqrtf(warp_sum(ss) / static_cast<float>(r_.dim) + r_.eps);
-  }
-
- private:
-  PendingRms r_;
-  bool held_ = false;
-  float4 a_ = make_float4(0.0f, 0.0f, 0.0f, 0.0f), b_ = a_;
-};
-
-// The launch that takes a pending factor writes the normed floats too (for
-// whoever reads them later): its threads over the row, grid-stride.
-__device__ void write_normed(const PendingRms& r, float factor) {
-  if (r.y_out == nullptr) return;
-  const int64_t threads = blockDim.x * blockDim.y;
-  const int64_t t = threadIdx.y * blockDim.x + threadIdx.x;
-  for (int64_t i = blockIdx.x * threads + t; i < r.dim; i += gridDim.x * threads) {
-    r.y_out[i] *= factor;
-  }
-}
-
 // Rows of all weights of the group, one after another. The weights do not
 // depend on earlier kernels, so each warp asks for its row before waiting on
 // its predecessor (launch.cuh) and the weight stream starts during its tail.
@@ -565,11 +521,6 @@ MatvecKernel matvec_kernel_for(GgmlType type, Epilogue ep, bool mixed) {
   return k;
 }
 
-Activations activations(const MatvecInput& in) {
-  return {in.x, reinterpret_cast<const int4*>(in.xq), reinterpret_cast<const float2*>(in.xs),
-          in.rms};
-}
-
 void launch_group(const MatvecGroup& g, const MatvecInput& in, Epilogue ep, const EpilogueParams& e,
                   cudaStream_t s) {
   const MatvecKernel kernel = matvec_kernel_for(g.w[0].type, ep, !matvec_one_type(g));
@@ -624,6 +575,7 @@ void quantize_q8_1(const float* x, int64_t n, int64_t in, int8_t* xq, float* xs,
 // another mixed group one launch per weight, the first of them writing the
 // normed input a pending RMS factor leaves behind.
 void matvec(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
+  if (matvec_streamed(g, in, s)) return;
   if (matvec_one_type(g) || matvec_all_q8_1(g)) {
     launch_group(g, in, Epilogue::kStore, {}, s);
     return;
