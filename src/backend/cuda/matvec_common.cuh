@@ -57,8 +57,10 @@ __device__ __forceinline__ void write_normed(const PendingRms& r, float factor) 
   }
 }
 
-// matvec_streamed.cu: launches the group on the streamed kernel when it
-// takes it (see there); returns whether it did.
+// matvec_streamed.cu: launch the group on the streamed kernel when it takes
+// it (see there), plain or with the q/k/v epilogue; return whether they did.
 bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s);
+bool matvec_streamed_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
+                              cudaStream_t s);
 
 }  // namespace ma::cuda

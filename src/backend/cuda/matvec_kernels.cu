@@ -601,6 +601,7 @@ void matvec_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope&
         "CUDA q/k/v RoPE epilogue: needs three weights of one type or quantized ones, head_dim "
         "a multiple of 4 and rows in whole heads, RoPE not NeoX");
   }
+  if (matvec_streamed_qkv_rope(g, in, r, s)) return;
   EpilogueParams e;
   e.rope = r;
   launch_group(g, in, Epilogue::kQkvRope, e, s);

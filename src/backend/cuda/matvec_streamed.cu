@@ -8,6 +8,7 @@
 // boundary between the two launches. On the H100 this took the 7B gate/up
 // product from 22.1 to 18.3 us, where the one-warp-per-row kernel's blocks
 // could only start once the add-and-norm blocks had left their SMs.
+#include <cuda_fp16.h>
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
@@ -18,6 +19,7 @@
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/launch.cuh"
 #include "backend/cuda/matvec_common.cuh"
+#include "backend/cuda/rope.cuh"
 
 namespace ma::cuda {
 namespace {
@@ -43,8 +45,37 @@ __host__ __device__ inline StreamLayout stream_layout(int64_t in) {
   return l;
 }
 
+// The q/k/v epilogue (QkvRope) of one RoPE pair, rows row and row + 1 of
+// weight k (a warp's two rows): the products to y[k], then q rotated into
+// y[0], k rotated and v into the cache row of this step's position.
+__device__ void rope_pair_out(const MatvecGroup& g, int k, int64_t row, float2 v, const QkvRope& r,
+                              int64_t pos, int64_t cache_row) {
+  g.y[k][row] = v.x;
+  g.y[k][row + 1] = v.y;
+  const int64_t e = row % r.head_dim;
+  if (k < 2 && e / 2 < r.rope.n_dims / 2) v = rotate_pair(v, rope_turn(r.rope, pos, e / 2));
+  if (k == 0) {
+    g.y[0][row] = v.x;
+    g.y[0][row + 1] = v.y;
+    return;
+  }
+  const int64_t dst = cache_row * r.kv.row_elems + row;
+  void* cache = k == 1 ? r.kv.k : r.kv.v;
+  if (r.kv.f16) {
+    store_as(static_cast<__half*>(cache) + dst, v.x);
+    store_as(static_cast<__half*>(cache) + dst + 1, v.y);
+  } else {
+    store_as(static_cast<float*>(cache) + dst, v.x);
+    store_as(static_cast<float*>(cache) + dst + 1, v.y);
+  }
+}
+
+static_assert(kStreamRows == 2, "a warp's rows are one RoPE pair");
+
+// kRope: the q/k/v epilogue, each warp's two rows being one RoPE pair.
+template <bool kRope>
 __global__ void __launch_bounds__(32 * kStreamWarps)
-    matvec_streamed_q4_0(MatvecGroup g, Activations a, int64_t tiles) {
+    matvec_streamed_q4_0(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope) {
   extern __shared__ __align__(128) uint8_t smem[];
   const int lane = static_cast<int>(threadIdx.x), warp = static_cast<int>(threadIdx.y);
   const int64_t in = g.w[0].in, nb = in / 32;
@@ -78,6 +109,13 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
     mbarrier_init_fence();
     for (int64_t i = 0; i < kStreamStages && i < mine; ++i) issue(i);
   }
+  // The step's position and its cache row: written before the step's
+  // first kernel, so read before waiting.
+  int64_t pos = 0, cache_row = 0;
+  if (kRope && lane == 0) {
+    pos = rope.positions[0];
+    cache_row = physical_row(rope.kv.block_table, rope.kv.page_size, pos);
+  }
   pdl_start();
   const RmsFactor rms(a.rms);
   const int tid = warp * 32 + lane;
@@ -105,10 +143,17 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
     }
     int k = 0;
     const int64_t row0 = locate(first + i, &k);
+    float v[kStreamRows];
 #pragma unroll
-    for (int r = 0; r < kStreamRows; ++r) {
-      const float v = warp_sum(acc[r]);
-      if (lane == 0) g.y[k][row0 + warp * kStreamRows + r] = v * factor;
+    for (int r = 0; r < kStreamRows; ++r) v[r] = warp_sum(acc[r]) * factor;
+    const int64_t row = row0 + warp * kStreamRows;
+    if (lane == 0) {
+      if constexpr (kRope) {
+        rope_pair_out(g, k, row, make_float2(v[0], v[1]), rope, pos, cache_row);
+      } else {
+#pragma unroll
+        for (int r = 0; r < kStreamRows; ++r) g.y[k][row + r] = v[r];
+      }
     }
     __syncthreads();  // the stage is read: it may be refilled
     if (leader && i + kStreamStages < mine) {
@@ -155,30 +200,46 @@ bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
   return stream_layout(g.w[0].in).smem <= static_cast<size_t>(device_limits().smem_optin);
 }
 
-}  // namespace
-
-bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
-  if (!streamed_fits(g, in)) return false;
+template <bool kRope>
+void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope& rope,
+                     cudaStream_t s) {
   // As many blocks as fit on the card at once (the grid is persistent).
+  const auto kernel = matvec_streamed_q4_0<kRope>;
   const size_t smem = stream_layout(g.w[0].in).smem;
   static size_t granted = 0, sized = 0;
   static int per_sm = 0;
   if (smem > granted) {
-    MA_CUDA_CHECK(cudaFuncSetAttribute(
-        matvec_streamed_q4_0, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem)));
+    MA_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(smem)));
     granted = smem;
   }
   if (smem != sized) {
-    MA_CUDA_CHECK(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, matvec_streamed_q4_0,
-                                                                32 * kStreamWarps, smem));
+    MA_CUDA_CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, 32 * kStreamWarps, smem));
     sized = smem;
   }
   int64_t tiles = 0;
   for (int k = 0; k < g.count; ++k) tiles += g.w[k].out / kStreamTile;
   const int64_t grid =
       std::min<int64_t>(tiles, static_cast<int64_t>(std::max(per_sm, 1)) * device_limits().sms);
-  launch(matvec_streamed_q4_0, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps), smem, s,
-         g, activations(in), tiles);
+  launch(kernel, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps), smem, s, g,
+         activations(in), tiles, rope);
+}
+
+}  // namespace
+
+bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
+  if (!streamed_fits(g, in)) return false;
+  launch_streamed<false>(g, in, QkvRope{}, s);
+  return true;
+}
+
+// The caller has checked the RoPE shape (matvec_qkv_rope): rows in whole
+// heads of an even head_dim, so no pair straddles a tile.
+bool matvec_streamed_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
+                              cudaStream_t s) {
+  if (!streamed_fits(g, in)) return false;
+  launch_streamed<true>(g, in, r, s);
   return true;
 }
 
