@@ -1,13 +1,14 @@
 // Streamed decode products (Q4_0): a persistent grid whose blocks each take
 // a contiguous run of kStreamTile-row tiles, the tiles' quants and scales
-// brought into shared memory by bulk copies kStreamStages ahead
+// brought into shared memory by bulk copies up to kStreamStages tiles ahead
 // (bulk_copy.cuh). No registers hold bytes in flight, so a block is small
 // (4 warps) and fits beside the 32-warp add-and-norm blocks of the launch
 // before it (matvec_add_rms_kernel): there it asks for its first tiles
 // before waiting on its predecessor, and the weight stream runs through the
 // boundary between the two launches. On the H100 this took the 7B gate/up
 // product from 22.1 to 18.3 us, where the one-warp-per-row kernel's blocks
-// could only start once the add-and-norm blocks had left their SMs.
+// could only start once the add-and-norm blocks had left their SMs; with
+// q/k/v too and three stages, 7B Q4_0 tg128 went from 495 to 519 t/s.
 #include <cuda_fp16.h>
 #include <algorithm>
 #include <cstdint>
@@ -29,10 +30,15 @@ namespace {
 constexpr int kStreamWarps = 4;
 constexpr int kStreamRows = 2;  // per warp and tile
 constexpr int kStreamTile = kStreamWarps * kStreamRows;
-constexpr int kStreamStages = 4;
+constexpr int kStreamStages = 4;  // at most
+
+// Stages in flight: as many as fit kStreamBudget bytes, two to four, so the
+// blocks of the launch after this one still find room beside it.
+constexpr int64_t kStreamBudget = 64 << 10;
 
 struct StreamLayout {
   uint32_t q_bytes = 0, stage_bytes = 0;
+  int stages = 0;
   size_t smem = 0;
 };
 
@@ -41,7 +47,9 @@ __host__ __device__ inline StreamLayout stream_layout(int64_t in) {
   StreamLayout l;
   l.q_bytes = static_cast<uint32_t>(kStreamTile * nb * 16);
   l.stage_bytes = l.q_bytes + static_cast<uint32_t>(kStreamTile * nb * 2);
-  l.smem = 128 + static_cast<size_t>(kStreamStages) * l.stage_bytes + static_cast<size_t>(nb) * 40;
+  const int64_t fit = kStreamBudget / l.stage_bytes;
+  l.stages = static_cast<int>(fit < 2 ? 2 : fit > kStreamStages ? kStreamStages : fit);
+  l.smem = 128 + static_cast<size_t>(l.stages) * l.stage_bytes + static_cast<size_t>(nb) * 40;
   return l;
 }
 
@@ -73,6 +81,9 @@ __device__ void rope_pair_out(const MatvecGroup& g, int k, int64_t row, float2 v
 static_assert(kStreamRows == 2, "a warp's rows are one RoPE pair");
 
 // kRope: the q/k/v epilogue, each warp's two rows being one RoPE pair.
+// (The add-and-norm products stay on their 32-warp blocks: on this kernel,
+// a block taking whole 32-row groups, they were slower on the H100, 477
+// against 519 t/s.)
 template <bool kRope>
 __global__ void __launch_bounds__(32 * kStreamWarps)
     matvec_streamed_q4_0(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope) {
@@ -82,7 +93,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
   const StreamLayout l = stream_layout(in);
   auto* full = reinterpret_cast<uint64_t*>(smem);
   uint8_t* stages = smem + 128;
-  auto* xq = reinterpret_cast<int4*>(stages + kStreamStages * l.stage_bytes);
+  auto* xq = reinterpret_cast<int4*>(stages + l.stages * l.stage_bytes);
   auto* xs = reinterpret_cast<float2*>(xq + 2 * nb);
   const int64_t first = tiles * blockIdx.x / gridDim.x;
   const int64_t mine = tiles * (blockIdx.x + 1) / gridDim.x - first;
@@ -98,16 +109,16 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
     int k = 0;
     const int64_t row0 = locate(first + i, &k);
     const DeviceWeight& w = g.w[k];
-    uint8_t* st = stages + (i % kStreamStages) * l.stage_bytes;
-    uint64_t* bar = &full[i % kStreamStages];
+    uint8_t* st = stages + (i % l.stages) * l.stage_bytes;
+    uint64_t* bar = &full[i % l.stages];
     mbarrier_expect_bytes(bar, l.stage_bytes);
     bulk_copy_to_shared(st, static_cast<const uint8_t*>(w.q) + row0 * nb * 16, l.q_bytes, bar);
     bulk_copy_to_shared(st + l.q_bytes, w.d + row0 * nb, l.stage_bytes - l.q_bytes, bar);
   };
   if (leader) {
-    for (int s = 0; s < kStreamStages; ++s) mbarrier_init(&full[s], 1);
+    for (int s = 0; s < l.stages; ++s) mbarrier_init(&full[s], 1);
     mbarrier_init_fence();
-    for (int64_t i = 0; i < kStreamStages && i < mine; ++i) issue(i);
+    for (int64_t i = 0; i < l.stages && i < mine; ++i) issue(i);
   }
   // The step's position and its cache row: written before the step's
   // first kernel, so read before waiting.
@@ -125,8 +136,8 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
   write_normed(a.rms, factor);
   __syncthreads();  // also orders the barriers' init before their waits
   for (int64_t i = 0; i < mine; ++i) {
-    const uint8_t* st = stages + (i % kStreamStages) * l.stage_bytes;
-    mbarrier_wait(&full[i % kStreamStages], static_cast<uint32_t>((i / kStreamStages) & 1));
+    const uint8_t* st = stages + (i % l.stages) * l.stage_bytes;
+    mbarrier_wait(&full[i % l.stages], static_cast<uint32_t>((i / l.stages) & 1));
     float acc[kStreamRows] = {};
     for (int64_t b = lane; b < nb; b += 32) {
       const int4 lo = xq[2 * b], hi = xq[2 * b + 1];
@@ -156,9 +167,9 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
       }
     }
     __syncthreads();  // the stage is read: it may be refilled
-    if (leader && i + kStreamStages < mine) {
+    if (leader && i + l.stages < mine) {
       fence_async_shared();
-      issue(i + kStreamStages);
+      issue(i + l.stages);
     }
   }
 }
