@@ -265,16 +265,19 @@ __global__ void __launch_bounds__(32 * W) q4_tma(Q4Args a) {
   }
 }
 
-// The bandwidth a kernel that only reads could reach: sums the same bytes.
+// The bandwidth a kernel that only reads could reach: sums the same bytes,
+// the quants and then the scales.
 __global__ void stream_read(Q4Args a) {
   pdl_wait();
   pdl_release();
-  const int64_t n16 = a.out * a.in / 32;  // 16-byte chunks of quants
-  const uint4* p = reinterpret_cast<const uint4*>(a.q);
+  const int64_t nq = a.out * a.in / 32;  // 16-byte chunks of quants
+  const int64_t nd = nq / 8;             // and of scales (2 bytes per 16 of quants)
+  const uint4* q = reinterpret_cast<const uint4*>(a.q);
+  const uint4* d = reinterpret_cast<const uint4*>(a.d);
   uint32_t s = 0;
-  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < n16;
-       i += int64_t{gridDim.x} * blockDim.x) {
-    const uint4 v = __ldg(p + i);
+  const int64_t stride = int64_t{gridDim.x} * blockDim.x;
+  for (int64_t i = blockIdx.x * int64_t{blockDim.x} + threadIdx.x; i < nq + nd; i += stride) {
+    const uint4 v = __ldg(i < nq ? q + i : d + (i - nq));
     s ^= v.x ^ v.y ^ v.z ^ v.w;
   }
   if (s == 0x12345678u) a.y[0] = 1.0f;  // keeps the loads
