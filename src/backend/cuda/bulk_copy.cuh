@@ -2,7 +2,9 @@
 // shared memory, completed on an mbarrier: one thread asks for a whole
 // contiguous range, no registers hold the bytes in flight, and the waiting
 // threads sleep on the barrier's phase. Sizes and addresses are multiples
-// of 16 bytes.
+// of 16 bytes. Callers run only on sm_90 or later (the host checks); code
+// built for an older card traps rather than read shared memory never
+// written.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +50,8 @@ __device__ __forceinline__ void mbarrier_wait(uint64_t* bar, uint32_t parity) {
       "}\n" ::"r"(shared_addr(bar)),
       "r"(parity)
       : "memory");
+#elif defined(__CUDA_ARCH__)
+  __trap();
 #endif
 }
 

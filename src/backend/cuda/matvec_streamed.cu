@@ -176,7 +176,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
 
 // The engine runs on one device: its limits are read once.
 struct DeviceLimits {
-  int sms = 0, smem_optin = 0;
+  int sms = 0, smem_optin = 0, major = 0;
 };
 const DeviceLimits& device_limits() {
   static const DeviceLimits limits = [] {
@@ -186,20 +186,22 @@ const DeviceLimits& device_limits() {
     MA_CUDA_CHECK(cudaDeviceGetAttribute(&l.sms, cudaDevAttrMultiProcessorCount, dev));
     MA_CUDA_CHECK(
         cudaDeviceGetAttribute(&l.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
+    MA_CUDA_CHECK(cudaDeviceGetAttribute(&l.major, cudaDevAttrComputeCapabilityMajor, dev));
     return l;
   }();
   return limits;
 }
 
-// Whether the streamed kernel takes the group: all Q4_0 with q8_1 input,
-// whole tiles, its shared memory within the card's limit, and not turned
-// off (MA_CUDA_STREAMED=0, for comparisons).
+// Whether the streamed kernel takes the group: a Hopper or later card, all
+// Q4_0 with q8_1 input, whole tiles, its shared memory within the card's
+// limit, and not turned off (MA_CUDA_STREAMED=0, for comparisons).
 bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
   static const bool enabled = [] {
     const char* v = std::getenv("MA_CUDA_STREAMED");
     return v == nullptr || std::string(v) != "0";
   }();
-  if (!enabled || in.xq == nullptr) return false;
+  // Bulk copies and their barriers need Hopper (sm_90) or later.
+  if (!enabled || in.xq == nullptr || device_limits().major < 9) return false;
   for (int k = 0; k < g.count; ++k) {
     const DeviceWeight& w = g.w[k];
     const bool aligned =  // bulk copies move 16-byte multiples
