@@ -160,6 +160,50 @@ TEST_P(BackendOps, LongProductsMatchReference) {
   }
 }
 
+// A product whose output is added to the residual and normed, as o and down
+// are: wide inputs (the CUDA streamed kernel takes two rows per tile and
+// refills its stages within a group) and more 32-output groups than an H100
+// has SMs (a block takes several groups). Residual, product and norm are
+// each checked, the norm through the next product's input. (The first
+// shape's wide input sizes the int8 buffers the second's norm writes into,
+// which a fused norm needs.)
+TEST_P(BackendOps, AddNormProductsMatchReference) {
+  auto b = box();
+  const struct { int64_t in, out; } shapes[] = {{9728, 64}, {256, 4480}};
+  uint32_t seed = 90;
+  for (const auto& s : shapes) {
+    const TestWeight& wt = b->weight(GgmlType::Q4_0, s.in, s.out, seed);
+    const TestWeight& next = b->weight(GgmlType::Q4_0, s.out, 64, seed + 1);
+    const auto a = random_floats(static_cast<size_t>(s.in), seed + 2);
+    const auto x0 = random_floats(static_cast<size_t>(s.out), seed + 3, 2.0f);
+    const auto& nw = b->vector(random_floats(static_cast<size_t>(s.out), seed + 4));
+    seed += 10;
+    const int32_t token = 0;
+    const int64_t position = 0;
+    b->be->begin_step(&token, 1, &position, nullptr);
+    float* x = b->put(100, x0);
+    float* y = b->be->buffer(101, s.out);
+    float* xn = b->be->buffer(102, s.out);
+    float* z = b->be->buffer(103, 64);
+    b->be->matmul(wt.w, b->put(104, a), 1, y);
+    b->be->add_norm(NormKind::kRms, x, y, nw, {}, 1, s.out, 1e-5f, xn);
+    b->be->matmul(next.w, xn, 1, z);
+
+    const size_t n = static_cast<size_t>(s.out);
+    std::vector<double> ad = to_double(a), yr(n), xr(n), xnr(n), zr(64);
+    ref::matmul(wt.w, ad.data(), 1, yr.data());
+    for (size_t i = 0; i < n; ++i) xr[i] = x0[i] + yr[i];
+    ref::rms_norm(xr.data(), nw.data(), 1, s.out, 1e-5, xnr.data());
+    ref::matmul(next.w, xnr.data(), 1, zr.data());
+    const std::string what = "in=" + std::to_string(s.in) + " out=" + std::to_string(s.out);
+    const double tol = tolerance::kQuantizedChainNmse;
+    EXPECT_LT(nmse(b->get(y, n).data(), yr.data(), n), tol) << what << ": product";
+    EXPECT_LT(nmse(b->get(x, n).data(), xr.data(), n), tol) << what << ": residual";
+    EXPECT_LT(nmse(b->get(z, 64).data(), zr.data(), 64), tol) << what << ": next product";
+    EXPECT_LT(nmse(b->get(xn, n).data(), xnr.data(), n), tol) << what << ": norm";
+  }
+}
+
 TEST_P(BackendOps, NormsMatchReference) {
   auto b = box();
   for (int64_t dim : {8, 64, 333, 4096}) {
