@@ -138,25 +138,29 @@ TEST_P(BackendOps, SharedInputProductsMatchReference) {
 
 // One token's products long enough that a device spreading the rows over a
 // persistent grid gives each block many tiles (the CUDA streamed kernel
-// refills its shared-memory stages), as gate and up read one input.
+// refills its shared-memory stages), as gate and up read one input; for
+// Q4_0 and the K-quants, whose tiles differ in size.
 TEST_P(BackendOps, LongProductsMatchReference) {
   auto b = box();
   const int64_t in = 256, out = 12000;
-  const TestWeight& gate = b->weight(GgmlType::Q4_0, in, out, 81);
-  const TestWeight& up = b->weight(GgmlType::Q4_0, in, out, 82);
-  const auto x = random_floats(static_cast<size_t>(in), 83);
-  const float* dx = b->put(100, x);
-  float* y[2] = {b->be->buffer(101, out), b->be->buffer(102, out)};
-  b->be->matmul_shared({{&gate.w, y[0]}, {&up.w, y[1]}}, dx, 1);
-  const auto xd = to_double(x);
-  int k = 0;
-  for (const TestWeight* tw : {&gate, &up}) {
-    const auto got = b->get(y[k++], static_cast<size_t>(out));
-    std::vector<double> want(got.size());
-    ref::matmul(tw->w, xd.data(), 1, want.data());
-    EXPECT_LT(nmse(got.data(), want.data(), got.size()),
-              matmul_tolerance(GgmlType::Q4_0, GetParam(), 1))
-        << "weight " << k;
+  uint32_t seed = 81;
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    const TestWeight& gate = b->weight(type, in, out, seed);
+    const TestWeight& up = b->weight(type, in, out, seed + 1);
+    const auto x = random_floats(static_cast<size_t>(in), seed + 2);
+    seed += 10;
+    const float* dx = b->put(100, x);
+    float* y[2] = {b->be->buffer(101, out), b->be->buffer(102, out)};
+    b->be->matmul_shared({{&gate.w, y[0]}, {&up.w, y[1]}}, dx, 1);
+    const auto xd = to_double(x);
+    int k = 0;
+    for (const TestWeight* tw : {&gate, &up}) {
+      const auto got = b->get(y[k++], static_cast<size_t>(out));
+      std::vector<double> want(got.size());
+      ref::matmul(tw->w, xd.data(), 1, want.data());
+      EXPECT_LT(nmse(got.data(), want.data(), got.size()), matmul_tolerance(type, GetParam(), 1))
+          << ggml_type_name(type) << " weight " << k;
+    }
   }
 }
 
