@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/device_info.h"
 #include "backend/cuda/flash_attention_common.cuh"
 
 namespace ma::cuda {
@@ -380,11 +380,7 @@ __global__ void __launch_bounds__(C::kThreads, 1)
 // (compute capability 9.0).
 bool wgmma_supported() {
 #ifdef MA_CUDA_SM90A
-  int device = 0, major = 0, minor = 0;
-  MA_CUDA_CHECK(cudaGetDevice(&device));
-  MA_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device));
-  MA_CUDA_CHECK(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device));
-  return major == 9 && minor == 0;
+  return device_info().major == 9 && device_info().minor == 0;
 #else
   return false;
 #endif

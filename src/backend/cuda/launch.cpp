@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "backend/cuda/device_info.h"
 #include "backend/cuda/launch.cuh"
 
 namespace ma::cuda {
@@ -11,13 +12,7 @@ bool pdl_enabled() {
   static const bool enabled = [] {
     const char* v = std::getenv("MA_CUDA_PDL");
     if (v != nullptr && std::string(v) == "0") return false;
-    int dev = 0, major = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess ||
-        cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess) {
-      (void)cudaGetLastError();
-      return false;
-    }
-    return major >= 9;
+    return device_info().major >= 9;
   }();
   return enabled;
 }

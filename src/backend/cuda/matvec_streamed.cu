@@ -18,6 +18,7 @@
 #include "backend/cuda/bulk_copy.cuh"
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_math.cuh"
+#include "backend/cuda/device_info.h"
 #include "backend/cuda/launch.cuh"
 #include "backend/cuda/matvec_common.cuh"
 #include "backend/cuda/rope.cuh"
@@ -174,24 +175,6 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
   }
 }
 
-// The engine runs on one device: its limits are read once.
-struct DeviceLimits {
-  int sms = 0, smem_optin = 0, major = 0;
-};
-const DeviceLimits& device_limits() {
-  static const DeviceLimits limits = [] {
-    DeviceLimits l;
-    int dev = 0;
-    MA_CUDA_CHECK(cudaGetDevice(&dev));
-    MA_CUDA_CHECK(cudaDeviceGetAttribute(&l.sms, cudaDevAttrMultiProcessorCount, dev));
-    MA_CUDA_CHECK(
-        cudaDeviceGetAttribute(&l.smem_optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev));
-    MA_CUDA_CHECK(cudaDeviceGetAttribute(&l.major, cudaDevAttrComputeCapabilityMajor, dev));
-    return l;
-  }();
-  return limits;
-}
-
 // Whether the streamed kernel takes the group: a Hopper or later card, all
 // Q4_0 with q8_1 input, whole tiles, its shared memory within the card's
 // limit, and not turned off (MA_CUDA_STREAMED=0, for comparisons).
@@ -201,7 +184,7 @@ bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
     return v == nullptr || std::string(v) != "0";
   }();
   // Bulk copies and their barriers need Hopper (sm_90) or later.
-  if (!enabled || in.xq == nullptr || device_limits().major < 9) return false;
+  if (!enabled || in.xq == nullptr || device_info().major < 9) return false;
   for (int k = 0; k < g.count; ++k) {
     const DeviceWeight& w = g.w[k];
     const bool aligned =  // bulk copies move 16-byte multiples
@@ -210,7 +193,7 @@ bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
       return false;
     }
   }
-  return stream_layout(g.w[0].in).smem <= static_cast<size_t>(device_limits().smem_optin);
+  return stream_layout(g.w[0].in).smem <= static_cast<size_t>(device_info().smem_optin);
 }
 
 template <bool kRope>
@@ -234,7 +217,7 @@ void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope&
   int64_t tiles = 0;
   for (int k = 0; k < g.count; ++k) tiles += g.w[k].out / kStreamTile;
   const int64_t grid =
-      std::min<int64_t>(tiles, static_cast<int64_t>(std::max(per_sm, 1)) * device_limits().sms);
+      std::min<int64_t>(tiles, static_cast<int64_t>(std::max(per_sm, 1)) * device_info().sms);
   launch(kernel, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps), smem, s, g,
          activations(in), tiles, rope);
 }
