@@ -165,12 +165,13 @@ TEST_P(BackendOps, LongProductsMatchReference) {
 }
 
 // A product whose output is added to the residual and normed, as o and down
-// are: wide inputs (the CUDA streamed kernel takes two rows per tile and
-// refills its stages within a group) and more 32-output groups than an H100
-// has SMs (a block takes several groups). Residual, product and norm are
-// each checked, the norm through the next product's input. (The first
-// shape's wide input sizes the int8 buffers the second's norm writes into,
-// which a fused norm needs.)
+// are, at shapes the layer tests do not reach: a wide input (9728, many
+// loads per row) and more 32-output groups than an H100 has SMs (4480
+// outputs, 140 groups; a device fusing the norm into the product gives
+// each group a block). Residual, product and norm are each checked, the
+// norm through the next product's input. (The first shape's wide input
+// sizes the int8 buffers the second's norm writes into, which a fused norm
+// needs.)
 TEST_P(BackendOps, AddNormProductsMatchReference) {
   auto b = box();
   const struct { int64_t in, out; } shapes[] = {{9728, 64}, {256, 4480}};
