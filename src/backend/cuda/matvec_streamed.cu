@@ -83,8 +83,8 @@ static_assert(kStreamRows == 2, "a warp's rows are one RoPE pair");
 
 // kRope: the q/k/v epilogue, each warp's two rows being one RoPE pair.
 // (The add-and-norm products stay on their 32-warp blocks: streamed with a
-// block per 32-row group they were slower on the H100, 372-477 against 520
-// t/s over every tile shape and copy scheme tried; bench/RESULTS.md.)
+// block per 32-row group they were slower on the H100, 297-477 against
+// 517-521 t/s over every tile shape and copy scheme tried; bench/RESULTS.md.)
 template <bool kRope>
 __global__ void __launch_bounds__(32 * kStreamWarps)
     matvec_streamed_q4_0(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope) {
