@@ -209,6 +209,54 @@ TEST_P(BackendOps, AddNormProductsMatchReference) {
   }
 }
 
+// Gate and up products with the gated activation after them, as the FFN
+// issues them, wide enough (1024 groups of 32 outputs) that a device
+// taking the activation into the products' launch fills the card with
+// blocks of a group each; SiLU and tanh-GELU, both products and the
+// activation checked, and the activation again through the next product
+// (which reads its int8 copy). Each case runs twice: the first pass sizes
+// the device's int8 buffers to the wide activation, which the fused launch
+// needs.
+TEST_P(BackendOps, GatedProductsMatchReference) {
+  auto b = box();
+  const int64_t in = 256, ff = 32768, out = 64;
+  uint32_t seed = 110;
+  for (GateActivation act : {GateActivation::kSilu, GateActivation::kGeluTanh}) {
+    const TestWeight& gate = b->weight(GgmlType::Q4_0, in, ff, seed);
+    const TestWeight& up = b->weight(GgmlType::Q4_0, in, ff, seed + 1);
+    const TestWeight& down = b->weight(GgmlType::Q4_0, ff, out, seed + 2);
+    const auto x = random_floats(static_cast<size_t>(in), seed + 3);
+    seed += 10;
+    const size_t n = static_cast<size_t>(ff);
+    std::vector<double> xd = to_double(x), gr(n), ur(n), hr(n), yr(out);
+    ref::matmul(gate.w, xd.data(), 1, gr.data());
+    ref::matmul(up.w, xd.data(), 1, ur.data());
+    if (act == GateActivation::kSilu) {
+      ref::swiglu(gr.data(), ur.data(), ff, hr.data());
+    } else {
+      ref::geglu(gr.data(), ur.data(), ff, hr.data());
+    }
+    ref::matmul(down.w, hr.data(), 1, yr.data());
+    for (int pass = 0; pass < 2; ++pass) {
+      const int32_t token = 0;
+      const int64_t position = 0;
+      b->be->begin_step(&token, 1, &position, nullptr);
+      float* g = b->be->buffer(101, n);
+      float* u = b->be->buffer(102, n);
+      float* y = b->be->buffer(103, out);
+      b->be->matmul_shared({{&gate.w, g}, {&up.w, u}}, b->put(100, x), 1);
+      b->be->gated(act, g, u, ff);
+      b->be->matmul(down.w, g, 1, y);
+      const std::string what = std::string(act == GateActivation::kSilu ? "SiLU" : "GELU") +
+                               " pass " + std::to_string(pass);
+      const double tol = tolerance::kQuantizedChainNmse;
+      EXPECT_LT(nmse(b->get(u, n).data(), ur.data(), n), tol) << what << ": up";
+      EXPECT_LT(nmse(b->get(g, n).data(), hr.data(), n), tol) << what << ": activation";
+      EXPECT_LT(nmse(b->get(y, out).data(), yr.data(), out), tol) << what << ": next product";
+    }
+  }
+}
+
 TEST_P(BackendOps, NormsMatchReference) {
   auto b = box();
   for (int64_t dim : {8, 64, 333, 4096}) {

@@ -310,6 +310,16 @@ class CudaBackend final : public Backend {
   }
 
   void gated(GateActivation act, float* gate, const float* up, int64_t n) override {
+    if (gated_fusable(gate, up, n)) {
+      // The pending gate/up launch reads the last q8 buffer; the
+      // activation's copy goes to the other.
+      if (matvec_gated(pending_->g, pending_->in, act, other_q8(), stream_)) {
+        pending_.reset();
+        next_q8();
+        quantized_ = {gate, n};
+        return;
+      }
+    }
     flush_pending();
     const Q8Out q8 = quantized_output(staged_n_ == 1, n);
     cuda::gated(act, gate, up, n, q8, stream_);
@@ -416,6 +426,15 @@ class CudaBackend final : public Backend {
            g.y[1] == k && g.y[2] == v && g.w[0].out == sh.n_head * sh.head_dim &&
            g.w[1].out == sh.n_head_kv * sh.head_dim && g.w[2].out == g.w[1].out &&
            (matvec_one_type(g) || matvec_all_q8_1(g));
+  }
+
+  // The pending launch is the gate and up products of one decode token
+  // into exactly these buffers.
+  bool gated_fusable(const float* gate, const float* up, int64_t n) const {
+    if (!pending_ || staged_n_ != 1 || n % 32 != 0 || !q8_holds(n)) return false;
+    const MatvecGroup& g = pending_->g;
+    return g.count == 2 && g.y[0] == gate && g.y[1] == up && g.w[0].out == n && g.w[1].out == n &&
+           pending_->in.x != gate && pending_->in.x != up;
   }
 
   // The pending product is the residual, one quantized weight of dim
@@ -547,10 +566,14 @@ class CudaBackend final : public Backend {
     }
   }
   bool q8_holds(int64_t n) const { return act_q_[0].bytes() >= static_cast<size_t>(n); }
-  // The q8_1 buffer written last, and the other one (which becomes the last).
+  // The q8_1 buffer written last, the other one, and the other one made the last.
   Q8Out last_q8() {
     return {static_cast<int8_t*>(act_q_[q8_slot_].get()),
             static_cast<float*>(act_s_[q8_slot_].get())};
+  }
+  Q8Out other_q8() {
+    return {static_cast<int8_t*>(act_q_[1 - q8_slot_].get()),
+            static_cast<float*>(act_s_[1 - q8_slot_].get())};
   }
   Q8Out next_q8() {
     q8_slot_ = 1 - q8_slot_;

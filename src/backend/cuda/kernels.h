@@ -152,6 +152,13 @@ struct AddRmsOut {
 };
 void matvec_add_rms(const MatvecGroup& g, const MatvecInput& in, const AddRmsOut& norm,
                     cudaStream_t s);
+// matvec_streamed.cu: the gate and up products of one decode token
+// (g.w[0], g.w[1], Q4_0 of equal outputs, a multiple of 32) with the gated
+// activation as their epilogue: y[0] = act(W_0 x) * W_1 x and its q8 copy,
+// y[1] = W_1 x. Returns false, launching nothing, where the streamed kernel
+// does not take the group.
+bool matvec_gated(const MatvecGroup& g, const MatvecInput& in, GateActivation act, Q8Out q8,
+                  cudaStream_t s);
 // elementwise_kernels.cu: applies a pending factor to y and its q8 copy.
 void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s);
 

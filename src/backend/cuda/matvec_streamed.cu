@@ -9,6 +9,9 @@
 // product from 22.1 to 18.3 us, where the one-warp-per-row kernel's blocks
 // could only start once the add-and-norm blocks had left their SMs; with
 // q/k/v too and three stages, 7B Q4_0 tg128 went from 495 to 519 t/s.
+// Gate/up with the gated activation as their epilogue (one 32-output group
+// per block) saves the activation's launch: 7B Q4_0 523-525 -> 526 t/s,
+// and 543 -> 547 once the attention read its rows ahead.
 #include <cuda_fp16.h>
 #include <algorithm>
 #include <cstdint>
@@ -81,13 +84,42 @@ __device__ void rope_pair_out(const MatvecGroup& g, int k, int64_t row, float2 v
 
 static_assert(kStreamRows == 2, "a warp's rows are one RoPE pair");
 
-// kRope: the q/k/v epilogue, each warp's two rows being one RoPE pair.
+// What a launch does with its products: store them, the q/k/v epilogue
+// (each warp's two rows being one RoPE pair), or the gated activation of
+// a gate/up pair (y[0] = act(gate) * up with its q8 copy; y[1] = up).
 // (The add-and-norm products stay on their 32-warp blocks: streamed with a
 // block per 32-row group they were slower on the H100, 297-477 against
 // 517-521 t/s over every tile shape and copy scheme tried; bench/RESULTS.md.)
-template <bool kRope>
+enum class StreamOut { kStore, kQkvRope, kGatedSilu, kGatedGelu };
+
+template <StreamOut kOut>
+constexpr bool kGatedOut = kOut == StreamOut::kGatedSilu || kOut == StreamOut::kGatedGelu;
+
+// A gated launch walks 32-output groups, each as the gate's four tiles of
+// those rows, then the up's four; every other launch walks the group's
+// weights one after another.
+constexpr int kGroupTiles = 2 * 32 / kStreamTile;
+static_assert(32 % kStreamTile == 0, "a gated group is whole tiles");
+
+// The gated activation of a finished group (warp 0: vals holds the gate's
+// 32 products, then the up's): y[0] and its q8 copy.
+template <StreamOut kOut>
+__device__ void gated_group_out(const MatvecGroup& g, const float* vals, int64_t first, Q8Out q8) {
+  constexpr GateActivation kAct =
+      kOut == StreamOut::kGatedSilu ? GateActivation::kSilu : GateActivation::kGeluTanh;
+  const int lane = static_cast<int>(threadIdx.x);
+  const float h = gate_activation<kAct>(vals[lane]) * vals[32 + lane];
+  g.y[0][first + lane] = h;
+  quantize_warp(h, first, q8);
+}
+
+template <StreamOut kOut>
 __global__ void __launch_bounds__(32 * kStreamWarps)
-    matvec_streamed_q4_0(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope) {
+    matvec_streamed_q4_0(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope, Q8Out q8) {
+  constexpr bool kRope = kOut == StreamOut::kQkvRope, kGated = kGatedOut<kOut>;
+  // A gated group's products, double-buffered: warp 0 reads one group's
+  // while the other warps fill the next.
+  __shared__ float vals[kGated ? 2 : 1][64];
   extern __shared__ __align__(128) uint8_t smem[];
   const int lane = static_cast<int>(threadIdx.x), warp = static_cast<int>(threadIdx.y);
   const int64_t in = g.w[0].in, nb = in / 32;
@@ -96,11 +128,18 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
   uint8_t* stages = smem + 128;
   auto* xq = reinterpret_cast<int4*>(stages + l.stages * l.stage_bytes);
   auto* xs = reinterpret_cast<float2*>(xq + 2 * nb);
-  const int64_t first = tiles * blockIdx.x / gridDim.x;
-  const int64_t mine = tiles * (blockIdx.x + 1) / gridDim.x - first;
+  // The block's contiguous run of tiles (of whole groups when gated).
+  const int64_t unit = kGated ? kGroupTiles : 1, units = tiles / unit;
+  const int64_t first = units * blockIdx.x / gridDim.x * unit;
+  const int64_t mine = units * (blockIdx.x + 1) / gridDim.x * unit - first;
   const bool leader = lane == 0 && warp == 0;
   // Tile t of the group: weight k, its first row.
   auto locate = [&](int64_t t, int* k) {
+    if constexpr (kGated) {
+      const int64_t s = t % kGroupTiles;
+      *k = static_cast<int>(s / (kGroupTiles / 2));
+      return t / kGroupTiles * 32 + s % (kGroupTiles / 2) * kStreamTile;
+    }
     int64_t row = t * kStreamTile;
     *k = 0;
     while (*k < g.count - 1 && row >= g.w[*k].out) row -= g.w[(*k)++].out;
@@ -162,6 +201,13 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
     if (lane == 0) {
       if constexpr (kRope) {
         rope_pair_out(g, k, row, make_float2(v[0], v[1]), rope, pos, cache_row);
+      } else if constexpr (kGated) {
+        float* gv = vals[(first + i) / kGroupTiles % 2] + k * 32 + row % 32;
+#pragma unroll
+        for (int r = 0; r < kStreamRows; ++r) {
+          gv[r] = v[r];
+          if (k == 1) g.y[1][row + r] = v[r];
+        }
       } else {
 #pragma unroll
         for (int r = 0; r < kStreamRows; ++r) g.y[k][row + r] = v[r];
@@ -171,6 +217,12 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
     if (leader && i + l.stages < mine) {
       fence_async_shared();
       issue(i + l.stages);
+    }
+    if constexpr (kGated) {
+      const int64_t t = first + i;
+      if (warp == 0 && t % kGroupTiles == kGroupTiles - 1) {
+        gated_group_out<kOut>(g, vals[t / kGroupTiles % 2], t / kGroupTiles * 32, q8);
+      }
     }
   }
 }
@@ -196,12 +248,12 @@ bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
   return stream_layout(g.w[0].in).smem <= static_cast<size_t>(device_info().smem_optin);
 }
 
-template <bool kRope>
-void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope& rope,
-                     cudaStream_t s) {
-  // As many blocks as fit on the card at once (the grid is persistent).
-  const auto kernel = matvec_streamed_q4_0<kRope>;
-  const size_t smem = stream_layout(g.w[0].in).smem;
+// How many blocks of the kernel are resident on the card at once for rows
+// of `in` inputs (its shared memory granted first): a persistent grid.
+template <StreamOut kOut>
+int64_t resident_blocks(int64_t in) {
+  const auto kernel = matvec_streamed_q4_0<kOut>;
+  const size_t smem = stream_layout(in).smem;
   static size_t granted = 0, sized = 0;
   static int per_sm = 0;
   if (smem > granted) {
@@ -214,19 +266,37 @@ void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope&
         cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, 32 * kStreamWarps, smem));
     sized = smem;
   }
+  return static_cast<int64_t>(std::max(per_sm, 1)) * device_info().sms;
+}
+
+// At most one block per run unit (a tile, or a gated group).
+template <StreamOut kOut>
+void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope& rope, Q8Out q8,
+                     cudaStream_t s) {
   int64_t tiles = 0;
   for (int k = 0; k < g.count; ++k) tiles += g.w[k].out / kStreamTile;
-  const int64_t grid =
-      std::min<int64_t>(tiles, static_cast<int64_t>(std::max(per_sm, 1)) * device_info().sms);
-  launch(kernel, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps), smem, s, g,
-         activations(in), tiles, rope);
+  const int64_t units = kGatedOut<kOut> ? tiles / kGroupTiles : tiles;
+  const int64_t grid = std::min(units, resident_blocks<kOut>(g.w[0].in));
+  launch(matvec_streamed_q4_0<kOut>, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps),
+         stream_layout(g.w[0].in).smem, s, g, activations(in), tiles, rope, q8);
+}
+
+// The gated launch takes a group only where every block gets one 32-output
+// group: with more groups than resident blocks, the blocks holding two
+// finish last (8B Q4_0 on the H100, 448 groups on 396 blocks: 444 against
+// 466-472 t/s unfused).
+template <StreamOut kOut>
+bool launch_gated(const MatvecGroup& g, const MatvecInput& in, Q8Out q8, cudaStream_t s) {
+  if (g.w[0].out / 32 > resident_blocks<kOut>(g.w[0].in)) return false;
+  launch_streamed<kOut>(g, in, QkvRope{}, q8, s);
+  return true;
 }
 
 }  // namespace
 
 bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
   if (!streamed_fits(g, in)) return false;
-  launch_streamed<false>(g, in, QkvRope{}, s);
+  launch_streamed<StreamOut::kStore>(g, in, QkvRope{}, Q8Out{}, s);
   return true;
 }
 
@@ -235,8 +305,18 @@ bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s
 bool matvec_streamed_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
                               cudaStream_t s) {
   if (!streamed_fits(g, in)) return false;
-  launch_streamed<true>(g, in, r, s);
+  launch_streamed<StreamOut::kQkvRope>(g, in, r, Q8Out{}, s);
   return true;
+}
+
+bool matvec_gated(const MatvecGroup& g, const MatvecInput& in, GateActivation act, Q8Out q8,
+                  cudaStream_t s) {
+  if (g.count != 2 || g.w[0].out != g.w[1].out || g.w[0].out % 32 != 0 || q8.q == nullptr ||
+      !streamed_fits(g, in)) {
+    return false;
+  }
+  return act == GateActivation::kSilu ? launch_gated<StreamOut::kGatedSilu>(g, in, q8, s)
+                                      : launch_gated<StreamOut::kGatedGelu>(g, in, q8, s);
 }
 
 }  // namespace ma::cuda
