@@ -62,6 +62,10 @@ class Backend {
   virtual void upload(const float* host, int64_t n, float* dst) = 0;
   // Copies n floats to host memory; returns once they are there.
   virtual void download(const float* src, int64_t n, float* host) = 0;
+  // Host memory for n floats that download fills without a staging copy
+  // (a device's page-locked memory), owned by the backend; nullptr where
+  // any host memory will do. One buffer: a later call replaces it.
+  virtual float* host_output(int64_t /*n*/) { return nullptr; }
   virtual void copy(const float* src, int64_t n, float* dst) = 0;
 
   // out[t] = table row tokens[t] * scale; tokens in host memory, checked.

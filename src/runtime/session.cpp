@@ -42,7 +42,13 @@ Session::Session(const Model& model, SessionOptions options)
   }
   state_.recurrent = RecurrentState(model_.recurrent_slot_bytes());
   positions_.resize(static_cast<size_t>(options_.n_batch));
-  logits_.resize(static_cast<size_t>(model_.hparams().n_vocab));
+  // On a device the logits land in its page-locked memory directly.
+  const int64_t n_vocab = model_.hparams().n_vocab;
+  logits_ = backend_->host_output(n_vocab);
+  if (logits_ == nullptr) {
+    logits_host_.resize(static_cast<size_t>(n_vocab));
+    logits_ = logits_host_.data();
+  }
 }
 
 void Session::run_batch(const int32_t* tokens, int64_t n, float* logits, bool all_logits,
@@ -71,9 +77,9 @@ const float* Session::prefill(std::span<const int32_t> tokens) {
   if (tokens.empty()) throw Error("prefill needs at least one token");
   for (size_t i = 0; i < tokens.size(); i += static_cast<size_t>(options_.n_batch)) {
     const size_t n = std::min(tokens.size() - i, static_cast<size_t>(options_.n_batch));
-    run_batch(tokens.data() + i, static_cast<int64_t>(n), logits_.data(), false);
+    run_batch(tokens.data() + i, static_cast<int64_t>(n), logits_, false);
   }
-  return logits_.data();
+  return logits_;
 }
 
 void Session::prefill_all(std::span<const int32_t> tokens, float* logits) {
@@ -85,12 +91,12 @@ void Session::prefill_all(std::span<const int32_t> tokens, float* logits) {
 }
 
 const float* Session::decode(int32_t token) {
-  run_batch(&token, 1, logits_.data(), false);
-  return logits_.data();
+  run_batch(&token, 1, logits_, false);
+  return logits_;
 }
 
 int32_t Session::decode_greedy(int32_t token) {
-  run_batch(&token, 1, logits_.data(), false, &greedy_token_);
+  run_batch(&token, 1, logits_, false, &greedy_token_);
   if (greedy_token_ < 0) {
     throw Error("greedy decoding: every logit is NaN, so no token can be chosen");
   }

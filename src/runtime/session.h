@@ -77,8 +77,9 @@ class Session {
   cpu::AttentionScratch attention_;
   std::unique_ptr<Backend> backend_;
   std::vector<int64_t> positions_;
-  std::vector<float> logits_;
-  int32_t greedy_token_ = -1;  // where greedy steps copy their token (a fixed address)
+  std::vector<float> logits_host_;  // where the backend has no host_output
+  float* logits_ = nullptr;         // [n_vocab]
+  int32_t greedy_token_ = -1;       // where greedy steps copy their token (a fixed address)
 };
 
 }  // namespace ma

@@ -257,6 +257,52 @@ TEST_P(BackendOps, GatedProductsMatchReference) {
   }
 }
 
+// A decode step's norm with no product before it (the first layer's, after
+// the embedding), plain and with a residual, read by the next product: a
+// device may leave its factor to that product. The norm's output and the
+// residual are checked too, read before the product (the factor applied
+// on its own) and after it. The first pass sizes the device's int8
+// buffers, which the pending factor needs.
+TEST_P(BackendOps, DecodeNormIntoProductMatchesReference) {
+  auto b = box();
+  const int64_t dim = 512, out = 96;
+  const TestWeight& next = b->weight(GgmlType::Q4_0, dim, out, 120);
+  const auto x0 = random_floats(static_cast<size_t>(dim), 121, 2.0f);
+  const auto r = random_floats(static_cast<size_t>(dim), 122);
+  const auto& w = b->vector(random_floats(static_cast<size_t>(dim), 123));
+  const size_t n = static_cast<size_t>(dim);
+  for (bool residual : {false, true}) {
+    std::vector<double> xr(n), yr(n), zr(out);
+    for (size_t i = 0; i < n; ++i) xr[i] = x0[i] + (residual ? r[i] : 0.0f);
+    ref::rms_norm(xr.data(), w.data(), 1, dim, 1e-5, yr.data());
+    ref::matmul(next.w, yr.data(), 1, zr.data());
+    for (int pass = 0; pass < 3; ++pass) {
+      const bool read_first = pass == 2;
+      const int32_t token = 0;
+      const int64_t position = 0;
+      b->be->begin_step(&token, 1, &position, nullptr);
+      float* x = b->put(100, x0);
+      float* y = b->be->buffer(101, n);
+      float* z = b->be->buffer(102, out);
+      if (residual) {
+        b->be->add_norm(NormKind::kRms, x, b->put(103, r), w, {}, 1, dim, 1e-5f, y);
+      } else {
+        b->be->norm(NormKind::kRms, x, w, {}, 1, dim, 1e-5f, y);
+      }
+      std::vector<float> got_y;
+      if (read_first) got_y = b->get(y, n);
+      b->be->matmul(next.w, y, 1, z);
+      if (!read_first) got_y = b->get(y, n);
+      const std::string what =
+          std::string(residual ? "with residual" : "plain") + " pass " + std::to_string(pass);
+      const double tol = tolerance::kQuantizedChainNmse;
+      EXPECT_LT(nmse(got_y.data(), yr.data(), n), tolerance::kFp32Nmse) << what << ": norm";
+      EXPECT_LT(nmse(b->get(x, n).data(), xr.data(), n), tolerance::kFp32Nmse) << what << ": x";
+      EXPECT_LT(nmse(b->get(z, out).data(), zr.data(), out), tol) << what << ": next product";
+    }
+  }
+}
+
 TEST_P(BackendOps, NormsMatchReference) {
   auto b = box();
   for (int64_t dim : {8, 64, 333, 4096}) {

@@ -210,6 +210,27 @@ __global__ void rms_finish_kernel(PendingRms r, Q8Out q8) {
   }
 }
 
+// One row's RMSNorm with the factor left pending (PendingRms), spread over
+// the card: one warp per 32-element group adds the residual (when given),
+// writes y = x * w and its q8 copy, and the group's sum of squares.
+__global__ void rms_partial_kernel(float* x, const float* residual, const float* w, int64_t dim,
+                                   float* y, Q8Out q8, float* parts) {
+  pdl_start();
+  const int64_t group = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
+  if (group >= dim / 32) return;
+  const int64_t i = group * 32 + threadIdx.x % 32;
+  float v = x[i];
+  if (residual != nullptr) {
+    v += residual[i];
+    x[i] = v;
+  }
+  const float z = v * __ldg(w + i);
+  y[i] = z;
+  quantize_warp(z, group * 32, q8);
+  const float ss = warp_sum(v * v);
+  if (threadIdx.x % 32 == 0) parts[group] = ss;
+}
+
 __global__ void softcap_kernel(float* x, int64_t n, float cap) {
   pdl_start();
   const int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
@@ -341,6 +362,12 @@ void gated(GateActivation act, float* gate, const float* up, int64_t n, Q8Out q8
     launch(gated_kernel<GateActivation::kGeluTanh>, dim3(blocks_for(n)), dim3(kThreads), 0, s, gate,
            up, n, q8);
   }
+}
+
+void rms_partial(float* x, const float* residual, const float* w, int64_t dim, float* y, Q8Out q8,
+                 float* parts, cudaStream_t s) {
+  launch(rms_partial_kernel, dim3(blocks_for(dim)), dim3(kThreads), 0, s, x, residual, w, dim, y,
+         q8, parts);
 }
 
 void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s) {

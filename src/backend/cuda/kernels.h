@@ -161,6 +161,11 @@ bool matvec_gated(const MatvecGroup& g, const MatvecInput& in, GateActivation ac
                   cudaStream_t s);
 // elementwise_kernels.cu: applies a pending factor to y and its q8 copy.
 void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s);
+// One row's RMSNorm (dim a multiple of 32) with the factor left pending:
+// x += residual (when given), then y = x * w with its q8 copy and the
+// group sums in parts, as matvec_add_rms leaves them.
+void rms_partial(float* x, const float* residual, const float* w, int64_t dim, float* y, Q8Out q8,
+                 float* parts, cudaStream_t s);
 
 // --- gemm_kernels.cu (the operands of cuBLAS for prefill)
 // The whole weight dequantized to fp16 [out x in].
