@@ -57,11 +57,16 @@ ModelInfo ModelInfo::from_gguf(const gguf::File& f) {
   info.architecture = f.architecture();
   info.name = f.get_string("general.name", "");
   info.n_tensors = f.tensors().size();
+  bool untied_head = false;
+  uint64_t embedding_bytes = 0;
   for (const auto& t : f.tensors()) {
     info.n_params += t.n_elements;
     info.weight_bytes += t.n_bytes;
     ++info.tensor_types[std::string(ggml_type_name(t.type))];
+    if (t.name == "output.weight") untied_head = true;
+    if (t.name == "token_embd.weight") embedding_bytes = t.n_bytes;
   }
+  info.decode_bytes = info.weight_bytes - (untied_head ? embedding_bytes : 0);
 
   const std::string a = info.architecture + ".";
   info.n_layers = opt_uint(f, a + "block_count");

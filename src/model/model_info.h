@@ -30,6 +30,10 @@ struct ModelInfo {
   uint64_t n_params = 0;
   uint64_t n_tensors = 0;
   uint64_t weight_bytes = 0;
+  // The weight bytes one decode token reads: all but a token embedding
+  // that has a separate output head (a token reads one row of it). MoE
+  // models count every expert, so it is their upper bound.
+  uint64_t decode_bytes = 0;
 
   std::optional<uint64_t> n_layers;
   std::optional<uint64_t> n_embd;

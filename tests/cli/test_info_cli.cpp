@@ -33,6 +33,10 @@ TEST(CliInfo, Stories260KJson) {
   // Parameters: embeddings 512x64, output 512x64, norms, 5 x (4 attn + 3 ffn + 2 norms).
   const uint64_t per_layer = 64 * 64 + 64 * 32 * 2 + 64 * 64 + 3 * 64 * 172 + 2 * 64;
   EXPECT_EQ(j["n_params"], 2 * 512 * 64 + 64 + 5 * per_layer);
+  // All F32; a decode token reads every weight but the embedding table
+  // (the output head is its own tensor).
+  EXPECT_EQ(j["weight_bytes"], 4 * j["n_params"].get<uint64_t>());
+  EXPECT_EQ(j["decode_bytes"], 4 * (j["n_params"].get<uint64_t>() - 512 * 64));
   // F16 KV: 2 (K,V) x 2048 ctx x 4 heads x 8 dims x 2 bytes x 5 layers.
   EXPECT_EQ(j["memory"]["kv_cache_f16"], 2 * 2048 * 4 * 8 * 2 * 5);
 }

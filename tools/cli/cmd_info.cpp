@@ -90,6 +90,7 @@ void print_json(const ModelInfo& m) {
   j["n_params"] = m.n_params;
   j["n_tensors"] = m.n_tensors;
   j["weight_bytes"] = m.weight_bytes;
+  j["decode_bytes"] = m.decode_bytes;
   j["n_layers"] = opt_json(m.n_layers);
   j["n_embd"] = opt_json(m.n_embd);
   j["n_ff"] = opt_json(m.n_ff);
@@ -150,7 +151,8 @@ void print_text(const ModelInfo& m) {
     if (!st.text.empty()) specials += " '" + st.text + "'";
   }
   row("special tokens", specials.empty() ? "-" : specials);
-  std::string mem = "weights " + human_bytes(m.weight_bytes);
+  std::string mem = "weights " + human_bytes(m.weight_bytes) + " (" + human_bytes(m.decode_bytes) +
+                    " read per decode token)";
   if (m.kv_cache_bytes > 0) {
     mem += " + F16 KV cache at full context " + human_bytes(m.kv_cache_bytes) + " = " +
            human_bytes(m.weight_bytes + m.kv_cache_bytes);

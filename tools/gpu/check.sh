@@ -76,6 +76,9 @@ for preset in ${PRESETS:-7b}; do
     [[ -f "$f" ]] || "$build/metal-attention" synth --arch llama --preset "$preset" --type "$type" \
       $vocab -o "$f" >/dev/null
     size=$(stat -c %s "$f")
+    # The floor's bytes: the weights a decode token reads (not the embedding table).
+    read_bytes=$("$build/metal-attention" info --json -m "$f" |
+      python3 -c 'import sys,json; print(json.load(sys.stdin)["decode_bytes"])')
     ours="$("$build/metal-attention" bench -m "$f" --device cuda -p 512 -n 128 -r "$reps" --json)"
     echo "$ours"
     pp=$(echo "$ours" | python3 -c 'import sys,json; print([json.loads(l)["avg_ts"] for l in sys.stdin if l.strip()][0])')
@@ -93,7 +96,7 @@ for preset in ${PRESETS:-7b}; do
     nopdl="$(MA_CUDA_PDL=0 "$build/metal-attention" bench -m "$f" --device cuda -p 0 -n 128 \
       -r "$reps" --json | python3 -c 'import sys,json; print(json.loads(sys.stdin.readline())["avg_ts"])')"
     echo "tg128 without programmatic dependent launch: $nopdl t/s"
-    rows+=("$preset $type $size $pp $tg $lpp $ltg")
+    rows+=("$preset $type $size $read_bytes $pp $tg $lpp $ltg")
   done
 done
 
@@ -107,10 +110,10 @@ bw = sys.argv[1]
 print(f"| model | size GiB | pp512 t/s | tg128 t/s | llama.cpp pp512 | llama.cpp tg128 | pp ratio | tg ratio | tg % of floor |")
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for row in sys.argv[2:]:
-    preset, typ, size, pp, tg, lpp, ltg = row.split()
-    size, pp, tg = int(size), float(pp), float(tg)
+    preset, typ, size, read, pp, tg, lpp, ltg = row.split()
+    size, read, pp, tg = int(size), int(read), float(pp), float(tg)
     ratio = lambda a, b: f"{a / float(b):.2f}x" if b != "-" else "-"
-    floor = f"{100 * tg * size / (float(bw) * 1e9):.0f}%" if bw != "n/a" else "-"
+    floor = f"{100 * tg * read / (float(bw) * 1e9):.1f}%" if bw != "n/a" else "-"
     print(f"| {preset} {typ} | {size / 2**30:.2f} | {pp:.0f} | {tg:.1f} | {lpp} | {ltg} | "
           f"{ratio(pp, lpp)} | {ratio(tg, ltg)} | {floor} |")
 PY
