@@ -34,6 +34,9 @@ struct BackendBox {
   std::unique_ptr<Backend> be;
   std::deque<TestWeight> weights;
   std::deque<std::vector<float>> vectors;
+  // begin_decode_step's inputs: a backend may keep their addresses for the step.
+  int32_t step_token = 0;
+  int64_t step_position = 0;
 
   const TestWeight& weight(GgmlType type, int64_t in, int64_t out, uint32_t seed) {
     return weights.emplace_back(type, in, out, seed);
@@ -49,6 +52,9 @@ struct BackendBox {
       be = make_cuda_backend(nullptr, kv);
     }
   }
+  // A one-token step at position 0 without a KV cache, as a decode op
+  // sequence runs (a device may then fuse and defer ops within it).
+  void begin_decode_step() { be->begin_step(&step_token, 1, &step_position, nullptr); }
   float* put(int id, const std::vector<float>& v) {
     float* p = be->buffer(id, v.size());
     be->upload(v.data(), static_cast<int64_t>(v.size()), p);
@@ -183,9 +189,7 @@ TEST_P(BackendOps, AddNormProductsMatchReference) {
     const auto x0 = random_floats(static_cast<size_t>(s.out), seed + 3, 2.0f);
     const auto& nw = b->vector(random_floats(static_cast<size_t>(s.out), seed + 4));
     seed += 10;
-    const int32_t token = 0;
-    const int64_t position = 0;
-    b->be->begin_step(&token, 1, &position, nullptr);
+    b->begin_decode_step();
     float* x = b->put(100, x0);
     float* y = b->be->buffer(101, s.out);
     float* xn = b->be->buffer(102, s.out);
@@ -238,9 +242,7 @@ TEST_P(BackendOps, GatedProductsMatchReference) {
     }
     ref::matmul(down.w, hr.data(), 1, yr.data());
     for (int pass = 0; pass < 2; ++pass) {
-      const int32_t token = 0;
-      const int64_t position = 0;
-      b->be->begin_step(&token, 1, &position, nullptr);
+      b->begin_decode_step();
       float* g = b->be->buffer(101, n);
       float* u = b->be->buffer(102, n);
       float* y = b->be->buffer(103, out);
@@ -278,9 +280,7 @@ TEST_P(BackendOps, DecodeNormIntoProductMatchesReference) {
     ref::matmul(next.w, yr.data(), 1, zr.data());
     for (int pass = 0; pass < 3; ++pass) {
       const bool read_first = pass == 2;
-      const int32_t token = 0;
-      const int64_t position = 0;
-      b->be->begin_step(&token, 1, &position, nullptr);
+      b->begin_decode_step();
       float* x = b->put(100, x0);
       float* y = b->be->buffer(101, n);
       float* z = b->be->buffer(102, out);
@@ -366,9 +366,7 @@ TEST_P(BackendOps, DecodeChainMatchesReference) {
   const TestWeight& down = b->weight(GgmlType::Q4_0, ff, e, 73);
   const auto x = random_floats(e, 74, 2.0f), r = random_floats(e, 75);
   const auto& w = b->vector(random_floats(e, 76));
-  const int32_t token = 0;
-  const int64_t position = 0;
-  b->be->begin_step(&token, 1, &position, nullptr);
+  b->begin_decode_step();
   float* dx = b->put(100, x);
   float* xn = b->be->buffer(101, e);
   float* g = b->be->buffer(102, ff);
@@ -409,9 +407,7 @@ void check_decode_layer_tail(BackendBox& b, GgmlType type, bool read_norm, bool 
   const auto a = random_floats(e, seed + 5), x0 = random_floats(e, seed + 6, 2.0f);
   const auto& w1 = b.vector(random_floats(e, seed + 7));
   const auto& w2 = b.vector(random_floats(e, seed + 8));
-  const int32_t token = 0;
-  const int64_t position = 0;
-  b.be->begin_step(&token, 1, &position, nullptr);
+  b.begin_decode_step();
   const float* da = b.put(100, a);
   float* x = b.put(101, x0);
   float* xn = b.be->buffer(102, e);
