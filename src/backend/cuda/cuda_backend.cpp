@@ -238,11 +238,9 @@ class CudaBackend final : public Backend {
       // p reads the last written q8 buffer (no op wrote one since it was
       // queued), so its epilogue writes the other.
       const Q8Out q8 = next_q8();
-      auto* parts = static_cast<float*>(
-          grow(rms_parts_, static_cast<size_t>(dim / 32) * sizeof(float), "norm partials"));
+      float* parts = norm_parts(dim);
       matvec_add_rms(p.g, p.in, AddRmsOut{x, vec(w), y, q8, parts}, stream_);
-      quantized_ = {y, dim};
-      pending_rms_ = PendingNorm{PendingRms{parts, dim, eps, y}, q8};
+      leave_factor_pending(y, dim, eps, parts, q8);
       return;
     }
     flush_pending();
@@ -252,11 +250,9 @@ class CudaBackend final : public Backend {
       // product that reads y (a single block's norm was the step's
       // slowest small launch).
       const Q8Out q8 = quantized_output(true, dim);
-      auto* parts = static_cast<float*>(
-          grow(rms_parts_, static_cast<size_t>(dim / 32) * sizeof(float), "norm partials"));
+      float* parts = norm_parts(dim);
       rms_partial(x, residual, vec(w), dim, y, q8, parts, stream_);
-      quantized_ = {y, dim};
-      pending_rms_ = PendingNorm{PendingRms{parts, dim, eps, y}, q8};
+      leave_factor_pending(y, dim, eps, parts, q8);
       return;
     }
     const Q8Out q8 = quantized_output(rows == 1, dim);
@@ -599,18 +595,26 @@ class CudaBackend final : public Backend {
     }
   }
   bool q8_holds(int64_t n) const { return act_q_[0].bytes() >= static_cast<size_t>(n); }
+  Q8Out q8_buffer(int k) {
+    return {static_cast<int8_t*>(act_q_[k].get()), static_cast<float*>(act_s_[k].get())};
+  }
   // The q8_1 buffer written last, the other one, and the other one made the last.
-  Q8Out last_q8() {
-    return {static_cast<int8_t*>(act_q_[q8_slot_].get()),
-            static_cast<float*>(act_s_[q8_slot_].get())};
-  }
-  Q8Out other_q8() {
-    return {static_cast<int8_t*>(act_q_[1 - q8_slot_].get()),
-            static_cast<float*>(act_s_[1 - q8_slot_].get())};
-  }
+  Q8Out last_q8() { return q8_buffer(q8_slot_); }
+  Q8Out other_q8() { return q8_buffer(1 - q8_slot_); }
   Q8Out next_q8() {
     q8_slot_ = 1 - q8_slot_;
     return last_q8();
+  }
+
+  // The group sums of a decode row's RMSNorm whose factor is left pending.
+  float* norm_parts(int64_t dim) {
+    return static_cast<float*>(
+        grow(rms_parts_, static_cast<size_t>(dim / 32) * sizeof(float), "norm partials"));
+  }
+  // y and its q8 copy hold x * w; the factor waits for the op that reads y.
+  void leave_factor_pending(float* y, int64_t dim, float eps, const float* parts, Q8Out q8) {
+    quantized_ = {y, dim};
+    pending_rms_ = PendingNorm{PendingRms{parts, dim, eps, y}, q8};
   }
 
   // Where an op producing one row of `dim` floats (a decode step) also
