@@ -174,16 +174,19 @@ TEST_P(BackendOps, LongProductsMatchReference) {
 // are, at shapes the layer tests do not reach: a wide input (9728, many
 // loads per row) and more 32-output groups than an H100 has SMs (4480
 // outputs, 140 groups; a device fusing the norm into the product gives
-// each group a block). Residual, product and norm are each checked, the
-// norm through the next product's input. (The first shape's wide input
-// sizes the int8 buffers the second's norm writes into, which a fused norm
+// each group a block), for Q4_0 and Q4_K (which the CUDA device stores in
+// Q4_0's shape). Residual, product and norm are each checked, the norm
+// through the next product's input. (The first shape's wide input sizes
+// the int8 buffers the second's norm writes into, which a fused norm
 // needs.)
 TEST_P(BackendOps, AddNormProductsMatchReference) {
   auto b = box();
   const struct { int64_t in, out; } shapes[] = {{9728, 64}, {256, 4480}};
   uint32_t seed = 90;
-  for (const auto& s : shapes) {
-    const TestWeight& wt = b->weight(GgmlType::Q4_0, s.in, s.out, seed);
+  for (int i = 0; i < 4; ++i) {
+    const auto& s = shapes[i % 2];
+    const GgmlType type = i < 2 ? GgmlType::Q4_0 : GgmlType::Q4_K;
+    const TestWeight& wt = b->weight(type, s.in, s.out, seed);
     const TestWeight& next = b->weight(GgmlType::Q4_0, s.out, 64, seed + 1);
     const auto a = random_floats(static_cast<size_t>(s.in), seed + 2);
     const auto x0 = random_floats(static_cast<size_t>(s.out), seed + 3, 2.0f);
@@ -204,7 +207,8 @@ TEST_P(BackendOps, AddNormProductsMatchReference) {
     for (size_t i = 0; i < n; ++i) xr[i] = x0[i] + yr[i];
     ref::rms_norm(xr.data(), nw.data(), 1, s.out, 1e-5, xnr.data());
     ref::matmul(next.w, xnr.data(), 1, zr.data());
-    const std::string what = "in=" + std::to_string(s.in) + " out=" + std::to_string(s.out);
+    const std::string what = std::string(ggml_type_name(type)) + " in=" + std::to_string(s.in) +
+                             " out=" + std::to_string(s.out);
     const double tol = tolerance::kQuantizedChainNmse;
     EXPECT_LT(nmse(b->get(y, n).data(), yr.data(), n), tol) << what << ": product";
     EXPECT_LT(nmse(b->get(x, n).data(), xr.data(), n), tol) << what << ": residual";
@@ -218,17 +222,19 @@ TEST_P(BackendOps, AddNormProductsMatchReference) {
 // taking the activation into the products' launch fills the card with
 // blocks of a group each; SiLU and tanh-GELU, both products and the
 // activation checked, and the activation again through the next product
-// (which reads its int8 copy). Each case runs twice: the first pass sizes
-// the device's int8 buffers to the wide activation, which the fused launch
-// needs.
+// (which reads its int8 copy); Q4_0 and Q4_K. Each case runs twice: the
+// first pass sizes the device's int8 buffers to the wide activation, which
+// the fused launch needs.
 TEST_P(BackendOps, GatedProductsMatchReference) {
   auto b = box();
   const int64_t in = 256, ff = 32768, out = 64;
   uint32_t seed = 110;
-  for (GateActivation act : {GateActivation::kSilu, GateActivation::kGeluTanh}) {
-    const TestWeight& gate = b->weight(GgmlType::Q4_0, in, ff, seed);
-    const TestWeight& up = b->weight(GgmlType::Q4_0, in, ff, seed + 1);
-    const TestWeight& down = b->weight(GgmlType::Q4_0, ff, out, seed + 2);
+  for (int i = 0; i < 4; ++i) {
+    const GateActivation act = i % 2 == 0 ? GateActivation::kSilu : GateActivation::kGeluTanh;
+    const GgmlType type = i < 2 ? GgmlType::Q4_0 : GgmlType::Q4_K;
+    const TestWeight& gate = b->weight(type, in, ff, seed);
+    const TestWeight& up = b->weight(type, in, ff, seed + 1);
+    const TestWeight& down = b->weight(type, ff, out, seed + 2);
     const auto x = random_floats(static_cast<size_t>(in), seed + 3);
     seed += 10;
     const size_t n = static_cast<size_t>(ff);
@@ -249,8 +255,9 @@ TEST_P(BackendOps, GatedProductsMatchReference) {
       b->be->matmul_shared({{&gate.w, g}, {&up.w, u}}, b->put(100, x), 1);
       b->be->gated(act, g, u, ff);
       b->be->matmul(down.w, g, 1, y);
-      const std::string what = std::string(act == GateActivation::kSilu ? "SiLU" : "GELU") +
-                               " pass " + std::to_string(pass);
+      const std::string what = std::string(ggml_type_name(type)) +
+                               (act == GateActivation::kSilu ? " SiLU" : " GELU") + " pass " +
+                               std::to_string(pass);
       const double tol = tolerance::kQuantizedChainNmse;
       EXPECT_LT(nmse(b->get(u, n).data(), ur.data(), n), tol) << what << ": up";
       EXPECT_LT(nmse(b->get(g, n).data(), hr.data(), n), tol) << what << ": activation";

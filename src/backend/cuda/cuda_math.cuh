@@ -154,23 +154,42 @@ __device__ __forceinline__ float q6_k_at(const uint8_t* b, float d, int e) {
          static_cast<float>((low | high << 4) - 32);
 }
 
-// Element e (0..255) of a Q4_K / Q5_K super-block: d, dmin, 12 bytes of
-// packed 6-bit scales and mins, [qh,] qs.
-template <bool kQ5>
-__device__ __forceinline__ float q45_k_at(const uint8_t* b, int e) {
+// Element e (0..255) of a Q5_K super-block: d, dmin, 12 bytes of packed
+// 6-bit scales and mins, qh, qs.
+__device__ __forceinline__ float q5_k_at(const uint8_t* b, int e) {
   const float d = half_bits_to_float(static_cast<uint16_t>(b[0] | b[1] << 8));
   const float dmin = half_bits_to_float(static_cast<uint16_t>(b[2] | b[3] << 8));
   int sc, m;
   k4_scale_min(b + 4, e / 32, &sc, &m);
-  const uint8_t* qs = b + (kQ5 ? 48 : 16);
+  const uint8_t* qs = b + 48;
   int q = (qs[e / 64 * 32 + e % 32] >> (4 * ((e / 32) % 2))) & 0xF;
-  if (kQ5) q += 16 * ((b[16 + e % 32] >> (e / 32)) & 1);
+  q += 16 * ((b[16 + e % 32] >> (e / 32)) & 1);
   return d * static_cast<float>(sc) * static_cast<float>(q) - dmin * static_cast<float>(m);
 }
 
-// Bytes of one 256-element super-block in device memory.
+// Bytes of one 256-element super-block in device memory (Q5_K, Q6_K;
+// Q4_K is stored as Q4_0-shaped rows).
 __host__ __device__ constexpr int kquant_block_bytes(GgmlType type) {
-  return type == GgmlType::Q6_K ? 208 : type == GgmlType::Q5_K ? 176 : 144;
+  return type == GgmlType::Q6_K ? 208 : 176;
+}
+
+// The scale and offset of 32-element block j (0..7) of a Q4_K super-block
+// from its device header h (device_store.cpp: flatten_q4_k): {d, dmin},
+// the scales' low nibbles, the mins' low nibbles, their top two bits. The
+// block's product with x is s.x * sum(q x) - s.y * sum(x), as Q4_0's is
+// with s = {d, 8 d}.
+__device__ __forceinline__ float2 q4_k_scale(uint4 h, int j) {
+  const int sc = static_cast<int>(((h.y >> (4 * j)) & 0xFu) | ((h.w >> (2 * j)) & 3u) << 4);
+  const int m = static_cast<int>(((h.z >> (4 * j)) & 0xFu) | ((h.w >> (16 + 2 * j)) & 3u) << 4);
+  return make_float2(
+      half_bits_to_float(static_cast<uint16_t>(h.x & 0xFFFFu)) * static_cast<float>(sc),
+      half_bits_to_float(static_cast<uint16_t>(h.x >> 16)) * static_cast<float>(m));
+}
+
+// Element e (0..31) of a Q4_0-shaped block's 16 nibble bytes, as stored.
+__device__ __forceinline__ int q4_nibble(const uint8_t* block, int e) {
+  const uint8_t byte = block[e % 16];
+  return e < 16 ? (byte & 0x0F) : (byte >> 4);
 }
 
 // Element i of row r of a device weight, as float.
@@ -186,14 +205,16 @@ __device__ __forceinline__ float weight_at(const DeviceWeight& w, int64_t r, int
       const float d = half_bits_to_float(w.d[r * (w.in / 32) + i / 32]);
       return d * static_cast<const int8_t*>(w.q)[r * w.in + i];
     }
-    case GgmlType::Q4_0: {
-      const float d = half_bits_to_float(w.d[r * (w.in / 32) + i / 32]);
-      const uint8_t byte =
-          static_cast<const uint8_t*>(w.q)[r * (w.in / 2) + (i / 32) * 16 + i % 16];
-      const int nib = (i % 32) < 16 ? (byte & 0x0F) : (byte >> 4);
-      return d * static_cast<float>(nib - 8);
+    case GgmlType::Q4_0:
+    case GgmlType::Q4_K: {
+      const int64_t b = r * (w.in / 32) + i / 32;
+      const int nib =
+          q4_nibble(static_cast<const uint8_t*>(w.q) + b * 16, static_cast<int>(i % 32));
+      if (w.type == GgmlType::Q4_0) return half_bits_to_float(w.d[b]) * static_cast<float>(nib - 8);
+      const float2 s =
+          q4_k_scale(reinterpret_cast<const uint4*>(w.d)[b / 8], static_cast<int>(b % 8));
+      return s.x * static_cast<float>(nib) - s.y;
     }
-    case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K: {
       const int64_t nsb = w.in / 256, bb = kquant_block_bytes(w.type);
@@ -201,7 +222,7 @@ __device__ __forceinline__ float weight_at(const DeviceWeight& w, int64_t r, int
       const int e = static_cast<int>(i % 256);
       if (w.type == GgmlType::Q6_K)
         return q6_k_at(b, half_bits_to_float(w.d[r * nsb + i / 256]), e);
-      return w.type == GgmlType::Q5_K ? q45_k_at<true>(b, e) : q45_k_at<false>(b, e);
+      return q5_k_at(b, e);
     }
     default:
       return 0.0f;  // the host refuses other types before any launch

@@ -47,6 +47,46 @@ void split_q6_k(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t>&
   }
 }
 
+// Q4_K super-blocks become Q4_0-shaped rows (cuda_math.cuh: q4_k_scale): each
+// 32-element sub-block's 16 nibble bytes in Q4_0's order (element j in the
+// low nibble of byte j, element j + 16 in the high) in one array, and per
+// super-block a 16-byte header {d, dmin; the 8 scales' low nibbles; the 8
+// mins' low nibbles; their top two bits} in another. Lossless, and the same
+// bytes: the Q4_0 kernels' loads and tiles serve both types.
+void flatten_q4_k(const Weight& w, std::vector<uint8_t>& q, std::vector<uint16_t>& d) {
+  const int64_t nsb = w.in / BlockQ4_K::kElems;
+  q.resize(static_cast<size_t>(w.out * w.in / 2));
+  d.resize(static_cast<size_t>(w.out * nsb * 8));
+  for (int64_t r = 0; r < w.out; ++r) {
+    const auto* blocks = reinterpret_cast<const BlockQ4_K*>(w.row(r));
+    for (int64_t b = 0; b < nsb; ++b) {
+      const BlockQ4_K& k = blocks[b];
+      const size_t sb = static_cast<size_t>(r * nsb + b);
+      uint32_t sc_lo = 0, m_lo = 0, high = 0;
+      for (int j = 0; j < 8; ++j) {
+        const ScaleMin sm = unpack_scale_min_k4(k.scales, j);
+        sc_lo |= static_cast<uint32_t>(sm.scale & 0xF) << (4 * j);
+        m_lo |= static_cast<uint32_t>(sm.min & 0xF) << (4 * j);
+        high |= static_cast<uint32_t>(sm.scale >> 4) << (2 * j);
+        high |= static_cast<uint32_t>(sm.min >> 4) << (16 + 2 * j);
+        // Sub-block j: nibble (j % 2) of bytes [32 (j / 2), +32).
+        uint8_t* out = q.data() + (sb * 8 + static_cast<size_t>(j)) * 16;
+        const uint8_t* src = k.qs + 32 * (j / 2);
+        const int shift = 4 * (j % 2);
+        for (int e = 0; e < 16; ++e) {
+          out[e] =
+              static_cast<uint8_t>(((src[e] >> shift) & 0xF) | ((src[e + 16] >> shift) & 0xF) << 4);
+        }
+      }
+      uint16_t* h = d.data() + sb * 8;
+      h[0] = k.d;
+      h[1] = k.dmin;
+      const uint32_t words[3] = {sc_lo, m_lo, high};
+      std::memcpy(h + 2, words, sizeof(words));
+    }
+  }
+}
+
 bool same_rope(const RopeParams& a, const RopeParams& b) {
   return a.mode == b.mode && a.n_dims == b.n_dims && a.freq_base == b.freq_base &&
          a.freq_scale == b.freq_scale && a.ext_factor == b.ext_factor &&
@@ -77,13 +117,16 @@ const DeviceWeight& DeviceStore::weight(const Weight& w) {
   dw.type = w.type;
   dw.in = w.in;
   dw.out = w.out;
-  if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0 || w.type == GgmlType::Q6_K) {
+  if (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q8_0 || w.type == GgmlType::Q4_K ||
+      w.type == GgmlType::Q6_K) {
     std::vector<uint8_t> q;
     std::vector<uint16_t> d;
     if (w.type == GgmlType::Q4_0) {
       split_blocks<BlockQ4_0>(w, q, d);
     } else if (w.type == GgmlType::Q8_0) {
       split_blocks<BlockQ8_0>(w, q, d);
+    } else if (w.type == GgmlType::Q4_K) {
+      flatten_q4_k(w, q, d);
     } else {
       split_q6_k(w, q, d);
     }

@@ -39,10 +39,14 @@ struct DeviceWeight {
   // F32 / F16 / BF16: the rows as in the file. Q8_0: int8 [out x in].
   // Q4_0: [out x in/2] bytes, each 32-element block as the file's 16 nibble
   // bytes (element j in the low nibble of byte j, element j+16 in the high).
-  // Q4_K / Q5_K: the file's rows. Q6_K: each 256-element super-block's
-  // first 208 bytes (ql, qh, scales), its fp16 scale moved to d.
+  // Q4_K: as Q4_0, each 32-element sub-block in Q4_0's nibble order (the
+  // quants as stored, 0..15). Q5_K: the file's rows. Q6_K: each
+  // 256-element super-block's first 208 bytes (ql, qh, scales), its fp16
+  // scale moved to d.
   const void* q = nullptr;
-  // Q8_0 / Q4_0: fp16 scale per block, [out x in/32]; Q6_K: [out x in/256].
+  // Q8_0 / Q4_0: fp16 scale per block, [out x in/32]; Q6_K: [out x in/256];
+  // Q4_K: a 16-byte header per super-block (cuda_math.cuh: q4_k_scale), as
+  // many bytes as Q4_0's scales.
   const uint16_t* d = nullptr;
 };
 

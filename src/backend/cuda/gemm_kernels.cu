@@ -14,15 +14,33 @@ __global__ void dequantize_f16_kernel(DeviceWeight w, __half* out) {
   out[i] = __float2half_rn(weight_at(w, i / w.in, i % w.in));
 }
 
-// Q4_0 / Q8_0: one thread per 32-element block, 16-byte loads and stores.
-template <bool kQ4>
+// Q4_0 / Q8_0 / Q4_K (Q4_0-shaped on the device): one thread per 32-element
+// block, 16-byte loads and stores.
+template <GgmlType kType>
 __global__ void dequantize_blocks_kernel(const uint8_t* q, const uint16_t* d, int64_t n_blocks,
                                          uint4* out) {
   const int64_t b = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (b >= n_blocks) return;
+  if constexpr (kType == GgmlType::Q4_K) {
+    const float2 s = q4_k_scale(reinterpret_cast<const uint4*>(d)[b / 8], static_cast<int>(b % 8));
+    const uint4 w = reinterpret_cast<const uint4*>(q)[b];
+    const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&w);
+#pragma unroll
+    for (int c = 0; c < 4; ++c) {
+      __half2 h[4];
+#pragma unroll
+      for (int k = 0; k < 4; ++k) {
+        const int e = 8 * c + 2 * k;
+        h[k] = __floats2half2_rn(s.x * static_cast<float>(q4_nibble(bytes, e)) - s.y,
+                                 s.x * static_cast<float>(q4_nibble(bytes, e + 1)) - s.y);
+      }
+      out[4 * b + c] = *reinterpret_cast<const uint4*>(h);
+    }
+    return;
+  }
   const __half2 scale = __half2half2(__ushort_as_half(d[b]));
   int8_t v[32];
-  if (kQ4) {
+  if constexpr (kType == GgmlType::Q4_0) {
     const uint4 w = reinterpret_cast<const uint4*>(q)[b];
     const uint8_t* bytes = reinterpret_cast<const uint8_t*>(&w);
 #pragma unroll
@@ -53,7 +71,7 @@ __global__ void dequantize_blocks_kernel(const uint8_t* q, const uint16_t* d, in
   }
 }
 
-// K-quants: one thread per 8 consecutive elements of a super-block (one
+// Q5_K / Q6_K: one thread per 8 consecutive elements of a super-block (one
 // scale, one bit position), decoding the block's header once for all 8 and
 // storing them with one 16-byte store.
 template <GgmlType kType>
@@ -75,8 +93,7 @@ __global__ void dequantize_kquant_kernel(DeviceWeight w, uint4* out) {
       v[j] = scale * static_cast<float>(q - 32);
     }
   } else {
-    constexpr bool kQ5 = kType == GgmlType::Q5_K;
-    const int sub = e / 32, q_off = (kQ5 ? 48 : 16) + e / 64 * 32 + e % 32;
+    const int sub = e / 32, q_off = 48 + e / 64 * 32 + e % 32;
     int sc, m;
     k4_scale_min(b + 4, sub, &sc, &m);
     const float d = half_bits_to_float(static_cast<uint16_t>(b[0] | b[1] << 8));
@@ -85,7 +102,7 @@ __global__ void dequantize_kquant_kernel(DeviceWeight w, uint4* out) {
 #pragma unroll
     for (int j = 0; j < 8; ++j) {
       int q = (b[q_off + j] >> (4 * (sub % 2))) & 0xF;
-      if (kQ5) q += 16 * ((b[16 + e % 32 + j] >> sub) & 1);
+      q += 16 * ((b[16 + e % 32 + j] >> sub) & 1);
       v[j] = scale * static_cast<float>(q) - offset;
     }
   }
@@ -113,15 +130,17 @@ unsigned blocks_for(int64_t n) {
 
 void dequantize_f16(const DeviceWeight& w, uint16_t* out, cudaStream_t s) {
   const int64_t n_blocks = w.in * w.out / 32;
+  const auto* q = static_cast<const uint8_t*>(w.q);
+  auto* o = reinterpret_cast<uint4*>(out);
   if (w.type == GgmlType::Q4_0) {
-    dequantize_blocks_kernel<true><<<blocks_for(n_blocks), kThreads, 0, s>>>(
-        static_cast<const uint8_t*>(w.q), w.d, n_blocks, reinterpret_cast<uint4*>(out));
+    dequantize_blocks_kernel<GgmlType::Q4_0>
+        <<<blocks_for(n_blocks), kThreads, 0, s>>>(q, w.d, n_blocks, o);
   } else if (w.type == GgmlType::Q8_0) {
-    dequantize_blocks_kernel<false><<<blocks_for(n_blocks), kThreads, 0, s>>>(
-        static_cast<const uint8_t*>(w.q), w.d, n_blocks, reinterpret_cast<uint4*>(out));
+    dequantize_blocks_kernel<GgmlType::Q8_0>
+        <<<blocks_for(n_blocks), kThreads, 0, s>>>(q, w.d, n_blocks, o);
   } else if (w.type == GgmlType::Q4_K) {
-    dequantize_kquant_kernel<GgmlType::Q4_K>
-        <<<blocks_for(w.in * w.out / 8), kThreads, 0, s>>>(w, reinterpret_cast<uint4*>(out));
+    dequantize_blocks_kernel<GgmlType::Q4_K>
+        <<<blocks_for(n_blocks), kThreads, 0, s>>>(q, w.d, n_blocks, o);
   } else if (w.type == GgmlType::Q5_K) {
     dequantize_kquant_kernel<GgmlType::Q5_K>
         <<<blocks_for(w.in * w.out / 8), kThreads, 0, s>>>(w, reinterpret_cast<uint4*>(out));

@@ -2,6 +2,8 @@
 // the activations a launch reads and the pending RMS factor it applies.
 #pragma once
 
+#include <type_traits>
+
 #include "backend/cuda/cuda_math.cuh"
 #include "backend/cuda/kernels.h"
 
@@ -17,6 +19,46 @@ struct Activations {
 inline Activations activations(const MatvecInput& in) {
   return {in.x, reinterpret_cast<const int4*>(in.xq), reinterpret_cast<const float2*>(in.xs),
           in.rms};
+}
+
+// Q4_0 and Q4_K share a device shape (device_weight.h): 16 nibble bytes per
+// 32-element block, and per block the scale bits a lane loads, Q4_0's fp16
+// scale or the 16-byte header of the Q4_K super-block the block is in.
+template <GgmlType kType>
+using Q4ScaleBits = std::conditional_t<kType == GgmlType::Q4_K, uint4, uint16_t>;
+
+template <GgmlType kType>
+__device__ __forceinline__ Q4ScaleBits<kType> load_q4_scale(const uint16_t* row_d, int64_t b) {
+  if constexpr (kType == GgmlType::Q4_K) {
+    return __ldg(reinterpret_cast<const uint4*>(row_d) + b / 8);
+  } else {
+    return __ldg(row_d + b);
+  }
+}
+
+// Block b's share of its row's product: dot is the int8 dot of its quants
+// (as stored) with x's, x = {x's scale, scale times the sum of x's quants}.
+template <GgmlType kType>
+__device__ __forceinline__ float q4_block_product(Q4ScaleBits<kType> s, int64_t b, int dot,
+                                                  float2 x) {
+  if constexpr (kType == GgmlType::Q4_K) {
+    const float2 sc = q4_k_scale(s, static_cast<int>(b % 8));
+    return sc.x * x.x * static_cast<float>(dot) - sc.y * x.y;
+  } else {
+    // Quants are stored +8: sum (q - 8) x = sum q x - 8 sum x.
+    return half_bits_to_float(s) * (x.x * static_cast<float>(dot) - 8.0f * x.y);
+  }
+}
+
+// The scale bits of block e of a tile in shared memory whose scale bits
+// start at `scales` (rows of whole super-blocks for Q4_K).
+template <GgmlType kType>
+__device__ __forceinline__ Q4ScaleBits<kType> q4_scale_bits_at(const uint8_t* scales, int64_t e) {
+  if constexpr (kType == GgmlType::Q4_K) {
+    return *reinterpret_cast<const uint4*>(scales + e / 8 * 16);
+  } else {
+    return *reinterpret_cast<const uint16_t*>(scales + e * 2);
+  }
 }
 
 // A pending RMS factor's group sums (PendingRms), loaded into registers

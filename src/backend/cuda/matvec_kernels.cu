@@ -42,37 +42,38 @@ __device__ __forceinline__ int dot_int8x16(int4 a, int4 b, int s) {
   return __dp4a(a.w, b.w, s);
 }
 
-// One pass of a lane over a Q4_0 row: kUnroll blocks 32 apart from b0,
-// loaded (constant weights, so before a kernel's wait if it likes) and then
-// multiplied with the activations.
+// One pass of a lane over a Q4_0 or Q4_K row (matvec_common.cuh): kUnroll
+// blocks 32 apart from b0, loaded (constant weights, so before a kernel's
+// wait if it likes) and then multiplied with the activations.
+template <GgmlType kType>
 struct Q4Chunk {
   uint4 q[kUnroll];
-  uint16_t d[kUnroll];
+  Q4ScaleBits<kType> s[kUnroll];
 };
 
-__device__ __forceinline__ void load_q4_0(const uint4* qr, const uint16_t* dr, int64_t nb,
-                                          int64_t b0, Q4Chunk& c) {
+template <GgmlType kType>
+__device__ __forceinline__ void load_q4(const uint4* qr, const uint16_t* dr, int64_t nb, int64_t b0,
+                                        Q4Chunk<kType>& c) {
 #pragma unroll
   for (int u = 0; u < kUnroll; ++u) {
     const int64_t b = b0 + 32 * u;
     if (b < nb) {
       c.q[u] = __ldg(qr + b);
-      c.d[u] = __ldg(dr + b);
+      c.s[u] = load_q4_scale<kType>(dr, b);
     }
   }
 }
 
-__device__ __forceinline__ float dot_q4_0(const Q4Chunk& c, int64_t nb, int64_t b0,
-                                          const Activations& a) {
+template <GgmlType kType>
+__device__ __forceinline__ float dot_q4(const Q4Chunk<kType>& c, int64_t nb, int64_t b0,
+                                        const Activations& a) {
   float acc = 0.0f;
 #pragma unroll
   for (int u = 0; u < kUnroll; ++u) {
     const int64_t b = b0 + 32 * u;
     if (b < nb) {
-      const int s = dot_q4_0_block(c.q[u], a.xq[2 * b], a.xq[2 * b + 1]);
-      const float2 xs = a.xs[b];
-      // Quants are stored +8: sum (q - 8) x = sum q x - 8 sum x.
-      acc += half_bits_to_float(c.d[u]) * (xs.x * static_cast<float>(s) - 8.0f * xs.y);
+      const int dot = dot_q4_0_block(c.q[u], a.xq[2 * b], a.xq[2 * b + 1]);
+      acc += q4_block_product<kType>(c.s[u], b, dot, a.xs[b]);
     }
   }
   return acc;
@@ -80,17 +81,18 @@ __device__ __forceinline__ float dot_q4_0(const Q4Chunk& c, int64_t nb, int64_t 
 
 // Partial dot products of this lane from block b_first on; the caller sums
 // the warp.
-__device__ float row_q4_0(const DeviceWeight& w, int64_t row, const Activations& a,
-                          int64_t b_first = threadIdx.x) {
+template <GgmlType kType>
+__device__ float row_q4(const DeviceWeight& w, int64_t row, const Activations& a,
+                        int64_t b_first = threadIdx.x) {
   const int64_t nb = w.in / 32;
   const uint4* qr =
       reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(w.q) + row * nb * 16);
-  const uint16_t* dr = w.d + row * nb;
+  const uint16_t* dr = w.d + row * nb;  // Q4_K: the row's headers, as many bytes
   float acc = 0.0f;
   for (int64_t b0 = b_first; b0 < nb; b0 += 32 * kUnroll) {
-    Q4Chunk c;
-    load_q4_0(qr, dr, nb, b0, c);
-    acc += dot_q4_0(c, nb, b0, a);
+    Q4Chunk<kType> c;
+    load_q4(qr, dr, nb, b0, c);
+    acc += dot_q4(c, nb, b0, a);
   }
   return acc;
 }
@@ -163,20 +165,20 @@ __device__ __forceinline__ int4 as_int4(uint32_t a, uint32_t b, uint32_t c, uint
                    static_cast<int>(d));
 }
 
-// K-quants: eight lanes per 256-element super-block, four super-blocks per
-// warp step, kUnrollK steps in flight. Each lane loads 16 bytes of quants
-// (32 elements: 16 from each of two sub-blocks) and the block's header or
-// scales, and multiplies them with dp4a against the q8_1 activations.
+// Q5_K / Q6_K: eight lanes per 256-element super-block, four super-blocks
+// per warp step, kUnrollK steps in flight. Each lane loads 16 bytes of
+// quants (32 elements: 16 from each of two sub-blocks) and the block's
+// header or scales, and multiplies them with dp4a against the q8_1
+// activations. (Q4_K is Q4_0-shaped on the device: row_q4.)
 constexpr int kUnrollK = 2;  // 4: more registers, fewer warps, slower (H100)
 
-// Q4_K / Q5_K: lane (g, h) takes bytes [16h, 16h + 16) of nibble group g:
-// low nibbles are elements 64g + 16h + j of sub-block 2g, high nibbles the
-// same j of sub-block 2g + 1 (Q5_K: fifth bit j of qh[16h + j], bits 2g and
-// 2g + 1).
-template <bool kQ5>
-__device__ float row_q45_k(const DeviceWeight& w, int64_t row, const Activations& a) {
-  constexpr int64_t kBytes = kQ5 ? 176 : 144;
-  constexpr int kQs = kQ5 ? 48 : 16;  // offset of the nibbles
+// Q5_K: lane (g, h) takes bytes [16h, 16h + 16) of nibble group g: low
+// nibbles are elements 64g + 16h + j of sub-block 2g, high nibbles the same
+// j of sub-block 2g + 1; their fifth bits are bit 2g and 2g + 1 of
+// qh[16h + j].
+__device__ float row_q5_k(const DeviceWeight& w, int64_t row, const Activations& a) {
+  constexpr int64_t kBytes = 176;
+  constexpr int kQs = 48;  // offset of the nibbles
   const int64_t nsb = w.in / 256;
   const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kBytes;
   const int lane = static_cast<int>(threadIdx.x), g = (lane % 8) / 2, h = lane % 2;
@@ -190,7 +192,7 @@ __device__ float row_q45_k(const DeviceWeight& w, int64_t row, const Activations
         const uint8_t* b = blocks + sb * kBytes;
         head[u] = __ldg(reinterpret_cast<const uint4*>(b));
         qs[u] = __ldg(reinterpret_cast<const uint4*>(b + kQs + 32 * g + 16 * h));
-        if (kQ5) qh[u] = __ldg(reinterpret_cast<const uint4*>(b + 16 + 16 * h));
+        qh[u] = __ldg(reinterpret_cast<const uint4*>(b + 16 + 16 * h));
       }
     }
 #pragma unroll
@@ -204,13 +206,11 @@ __device__ float row_q45_k(const DeviceWeight& w, int64_t row, const Activations
         lo[k] = q[k] & 0x0F0F0F0Fu;
         hi[k] = (q[k] >> 4) & 0x0F0F0F0Fu;
       }
-      if (kQ5) {
-        const uint32_t bits[4] = {qh[u].x, qh[u].y, qh[u].z, qh[u].w};
+      const uint32_t bits[4] = {qh[u].x, qh[u].y, qh[u].z, qh[u].w};
 #pragma unroll
-        for (int k = 0; k < 4; ++k) {
-          lo[k] |= ((bits[k] >> (2 * g)) & 0x01010101u) << 4;
-          hi[k] |= ((bits[k] >> (2 * g + 1)) & 0x01010101u) << 4;
-        }
+      for (int k = 0; k < 4; ++k) {
+        lo[k] |= ((bits[k] >> (2 * g)) & 0x01010101u) << 4;
+        hi[k] |= ((bits[k] >> (2 * g + 1)) & 0x01010101u) << 4;
       }
       const int64_t blk = sb * 8 + 2 * g;  // q8_1 block of the low nibbles
       const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), a.xq[2 * blk + h], 0);
@@ -295,9 +295,8 @@ __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations&
 template <GgmlType kType>
 __device__ __forceinline__ float row_dot(const DeviceWeight& w, int64_t row, const Activations& a) {
   if constexpr (kType == GgmlType::Q6_K) return row_q6_k(w, row, a);
-  if constexpr (kType == GgmlType::Q4_K) return row_q45_k<false>(w, row, a);
-  if constexpr (kType == GgmlType::Q5_K) return row_q45_k<true>(w, row, a);
-  if constexpr (kType == GgmlType::Q4_0) return row_q4_0(w, row, a);
+  if constexpr (kType == GgmlType::Q4_K || kType == GgmlType::Q4_0) return row_q4<kType>(w, row, a);
+  if constexpr (kType == GgmlType::Q5_K) return row_q5_k(w, row, a);
   if constexpr (kType == GgmlType::Q8_0) return row_q8_0(w, row, a);
   if constexpr (kType == GgmlType::F16) return row_16bit<false>(w, row, a);
   if constexpr (kType == GgmlType::BF16) return row_16bit<true>(w, row, a);
@@ -351,13 +350,13 @@ __device__ __forceinline__ void prefetch_row(const DeviceWeight& w, int64_t row)
   const auto* base = static_cast<const uint8_t*>(w.q);
   switch (w.type) {
     case GgmlType::Q4_0:
+    case GgmlType::Q4_K:  // Q4_0-shaped: its headers are as many bytes as Q4_0's scales
     case GgmlType::Q8_0: {
-      const int64_t bytes = w.type == GgmlType::Q4_0 ? w.in / 2 : w.in;
+      const int64_t bytes = w.type == GgmlType::Q8_0 ? w.in : w.in / 2;
       prefetch_l2(base + row * bytes, bytes);
       prefetch_l2(w.d + row * (w.in / 32), w.in / 32 * 2);
       return;
     }
-    case GgmlType::Q4_K:
     case GgmlType::Q5_K:
     case GgmlType::Q6_K: {
       const int64_t nsb = w.in / 256, bytes = nsb * kquant_block_bytes(w.type);
@@ -467,7 +466,7 @@ __global__ void matvec_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
 // than the separate gated kernel.)
 constexpr int kGroupWarps = 32;  // 16 warps of two rows each: slower (H100)
 
-// kPre (Q4_0): the warp's first pass over its row (kUnroll blocks per
+// kPre (Q4_0, Q4_K): the warp's first pass over its row (kUnroll blocks per
 // lane, the whole row up to kWholeQ4Row inputs) is loaded into registers
 // before the wait, the weights being constant, so after it only the
 // activations are waited for. On the H100 with o's rows (4096 inputs):
@@ -481,12 +480,12 @@ __global__ void __launch_bounds__(32 * kGroupWarps)
   __shared__ float vals[kGroupWarps];
   const int64_t j = blockIdx.x, row = 32 * j + threadIdx.y, i = 32 * j + threadIdx.x;
   if (threadIdx.x == 0) prefetch_row(g.w[0], row);
-  [[maybe_unused]] Q4Chunk first;
+  [[maybe_unused]] Q4Chunk<kType> first;
   [[maybe_unused]] const int64_t nb = g.w[0].in / 32;
   if constexpr (kPre) {
     const auto* qr =
         reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(g.w[0].q) + row * nb * 16);
-    load_q4_0(qr, g.w[0].d + row * nb, nb, threadIdx.x, first);
+    load_q4(qr, g.w[0].d + row * nb, nb, threadIdx.x, first);
   }
   pdl_start();
   float x = 0.0f, w = 0.0f;  // the residual and norm weight of lane i (warp 0)
@@ -496,8 +495,8 @@ __global__ void __launch_bounds__(32 * kGroupWarps)
   }
   float part;
   if constexpr (kPre) {
-    part =
-        dot_q4_0(first, nb, threadIdx.x, a) + row_q4_0(g.w[0], row, a, threadIdx.x + 32 * kUnroll);
+    part = dot_q4(first, nb, threadIdx.x, a) +
+           row_q4<kType>(g.w[0], row, a, threadIdx.x + 32 * kUnroll);
   } else {
     part = row_dot<kType>(g.w[0], row, a);
   }
@@ -568,10 +567,12 @@ void launch_group(const MatvecGroup& g, const MatvecInput& in, Epilogue ep, cons
                   cudaStream_t s) {
   const MatvecKernel kernel = matvec_kernel_for(g.w[0].type, ep, !matvec_one_type(g));
   if (ep == Epilogue::kAddRms) {
-    // Q4_0 rows that one pass of the warp covers (o's) are loaded whole
+    // Q4_0 / Q4_K rows that one pass of the warp covers (o's) are loaded whole
     // before the wait (see the kernel).
-    if (g.w[0].type == GgmlType::Q4_0 && g.w[0].in <= kWholeQ4Row) {
-      launch(matvec_add_rms_kernel<GgmlType::Q4_0, true>,
+    const GgmlType t = g.w[0].type;
+    if ((t == GgmlType::Q4_0 || t == GgmlType::Q4_K) && g.w[0].in <= kWholeQ4Row) {
+      launch(t == GgmlType::Q4_0 ? matvec_add_rms_kernel<GgmlType::Q4_0, true>
+                                 : matvec_add_rms_kernel<GgmlType::Q4_K, true>,
              dim3(static_cast<unsigned>(g.w[0].out / 32)), dim3(32, kGroupWarps), 0, s, g,
              activations(in), e);
       return;

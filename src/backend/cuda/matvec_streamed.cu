@@ -1,17 +1,18 @@
-// Streamed decode products (Q4_0): a persistent grid whose blocks each take
-// a contiguous run of kStreamTile-row tiles, the tiles' quants and scales
-// brought into shared memory by bulk copies up to kStreamStages tiles ahead
-// (bulk_copy.cuh). No registers hold bytes in flight, so a block is small
-// (4 warps) and fits beside the 32-warp add-and-norm blocks of the launch
-// before it (matvec_add_rms_kernel): there it asks for its first tiles
-// before waiting on its predecessor, and the weight stream runs through the
-// boundary between the two launches. On the H100 this took the 7B gate/up
-// product from 22.1 to 18.3 us, where the one-warp-per-row kernel's blocks
-// could only start once the add-and-norm blocks had left their SMs; with
-// q/k/v too and three stages, 7B Q4_0 tg128 went from 495 to 519 t/s.
-// Gate/up with the gated activation as their epilogue (one 32-output group
-// per block) saves the activation's launch: 7B Q4_0 523-525 -> 526 t/s,
-// and 543 -> 547 once the attention read its rows ahead.
+// Streamed decode products (Q4_0, and Q4_K in its Q4_0 shape): a persistent
+// grid whose blocks each take a contiguous run of kStreamTile-row tiles, the
+// tiles' quants and scales brought into shared memory by bulk copies up to
+// kStreamStages tiles ahead (bulk_copy.cuh). No registers hold bytes in
+// flight, so a block is small (4 warps) and fits beside the 32-warp
+// add-and-norm blocks of the launch before it (matvec_add_rms_kernel):
+// there it asks for its first tiles before waiting on its predecessor, and
+// the weight stream runs through the boundary between the two launches. On
+// the H100 this took the 7B gate/up product from 22.1 to 18.3 us, where the
+// one-warp-per-row kernel's blocks could only start once the add-and-norm
+// blocks had left their SMs; with q/k/v too and three stages, 7B Q4_0 tg128
+// went from 495 to 519 t/s. Gate/up with the gated activation as their
+// epilogue (one 32-output group per block) saves the activation's launch:
+// 7B Q4_0 523-525 -> 526 t/s, and 543 -> 547 once the attention read its
+// rows ahead. Q4_K on these paths: 7B Q4_K_M 454-456 -> 497-500.
 #include <cuda_fp16.h>
 #include <algorithm>
 #include <cstdint>
@@ -113,9 +114,9 @@ __device__ void gated_group_out(const MatvecGroup& g, const float* vals, int64_t
   quantize_warp(h, first, q8);
 }
 
-template <StreamOut kOut>
+template <GgmlType kType, StreamOut kOut>
 __global__ void __launch_bounds__(32 * kStreamWarps)
-    matvec_streamed_q4_0(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope, Q8Out q8) {
+    matvec_streamed_q4(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope, Q8Out q8) {
   constexpr bool kRope = kOut == StreamOut::kQkvRope, kGated = kGatedOut<kOut>;
   // A gated group's products, double-buffered: warp 0 reads one group's
   // while the other warps fill the next.
@@ -186,10 +187,8 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
       for (int r = 0; r < kStreamRows; ++r) {
         const int64_t e = (warp * kStreamRows + r) * nb + b;  // block of the tile
         const uint4 q = *reinterpret_cast<const uint4*>(st + e * 16);
-        const uint16_t d = *reinterpret_cast<const uint16_t*>(st + l.q_bytes + e * 2);
-        const int sdot = dot_q4_0_block(q, lo, hi);
-        // Quants are stored +8: sum (q - 8) x = sum q x - 8 sum x.
-        acc[r] += half_bits_to_float(d) * (x.x * static_cast<float>(sdot) - 8.0f * x.y);
+        const auto bits = q4_scale_bits_at<kType>(st + l.q_bytes, e);
+        acc[r] += q4_block_product<kType>(bits, b, dot_q4_0_block(q, lo, hi), x);
       }
     }
     int k = 0;
@@ -228,8 +227,9 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
 }
 
 // Whether the streamed kernel takes the group: a Hopper or later card, all
-// Q4_0 with q8_1 input, whole tiles, its shared memory within the card's
-// limit, and not turned off (MA_CUDA_STREAMED=0, for comparisons).
+// Q4_0 or all Q4_K with q8_1 input, whole tiles, its shared memory within
+// the card's limit, and not turned off (MA_CUDA_STREAMED=0, for
+// comparisons).
 bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
   static const bool enabled = [] {
     const char* v = std::getenv("MA_CUDA_STREAMED");
@@ -241,7 +241,8 @@ bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
     const DeviceWeight& w = g.w[k];
     const bool aligned =  // bulk copies move 16-byte multiples
         reinterpret_cast<uintptr_t>(w.q) % 16 == 0 && reinterpret_cast<uintptr_t>(w.d) % 16 == 0;
-    if (w.type != GgmlType::Q4_0 || w.in != g.w[0].in || w.out % kStreamTile != 0 || !aligned) {
+    const bool q4 = w.type == GgmlType::Q4_0 || w.type == GgmlType::Q4_K;
+    if (!q4 || w.type != g.w[0].type || w.in != g.w[0].in || w.out % kStreamTile != 0 || !aligned) {
       return false;
     }
   }
@@ -250,9 +251,9 @@ bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
 
 // How many blocks of the kernel are resident on the card at once for rows
 // of `in` inputs (its shared memory granted first): a persistent grid.
-template <StreamOut kOut>
+template <GgmlType kType, StreamOut kOut>
 int64_t resident_blocks(int64_t in) {
-  const auto kernel = matvec_streamed_q4_0<kOut>;
+  const auto kernel = matvec_streamed_q4<kType, kOut>;
   const size_t smem = stream_layout(in).smem;
   static size_t granted = 0, sized = 0;
   static int per_sm = 0;
@@ -270,14 +271,14 @@ int64_t resident_blocks(int64_t in) {
 }
 
 // At most one block per run unit (a tile, or a gated group).
-template <StreamOut kOut>
+template <GgmlType kType, StreamOut kOut>
 void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope& rope, Q8Out q8,
                      cudaStream_t s) {
   int64_t tiles = 0;
   for (int k = 0; k < g.count; ++k) tiles += g.w[k].out / kStreamTile;
   const int64_t units = kGatedOut<kOut> ? tiles / kGroupTiles : tiles;
-  const int64_t grid = std::min(units, resident_blocks<kOut>(g.w[0].in));
-  launch(matvec_streamed_q4_0<kOut>, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps),
+  const int64_t grid = std::min(units, resident_blocks<kType, kOut>(g.w[0].in));
+  launch(matvec_streamed_q4<kType, kOut>, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps),
          stream_layout(g.w[0].in).smem, s, g, activations(in), tiles, rope, q8);
 }
 
@@ -285,18 +286,35 @@ void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope&
 // group: with more groups than resident blocks, the blocks holding two
 // finish last (8B Q4_0 on the H100, 448 groups on 396 blocks: 444 against
 // 466-472 t/s unfused).
-template <StreamOut kOut>
+template <GgmlType kType, StreamOut kOut>
 bool launch_gated(const MatvecGroup& g, const MatvecInput& in, Q8Out q8, cudaStream_t s) {
-  if (g.w[0].out / 32 > resident_blocks<kOut>(g.w[0].in)) return false;
-  launch_streamed<kOut>(g, in, QkvRope{}, q8, s);
+  if (g.w[0].out / 32 > resident_blocks<kType, kOut>(g.w[0].in)) return false;
+  launch_streamed<kType, kOut>(g, in, QkvRope{}, q8, s);
   return true;
+}
+
+// The group's one type (streamed_fits) as a template argument.
+template <StreamOut kOut>
+void launch_streamed_typed(const MatvecGroup& g, const MatvecInput& in, const QkvRope& rope,
+                           cudaStream_t s) {
+  if (g.w[0].type == GgmlType::Q4_K) {
+    launch_streamed<GgmlType::Q4_K, kOut>(g, in, rope, Q8Out{}, s);
+  } else {
+    launch_streamed<GgmlType::Q4_0, kOut>(g, in, rope, Q8Out{}, s);
+  }
+}
+
+template <StreamOut kOut>
+bool launch_gated_typed(const MatvecGroup& g, const MatvecInput& in, Q8Out q8, cudaStream_t s) {
+  return g.w[0].type == GgmlType::Q4_K ? launch_gated<GgmlType::Q4_K, kOut>(g, in, q8, s)
+                                       : launch_gated<GgmlType::Q4_0, kOut>(g, in, q8, s);
 }
 
 }  // namespace
 
 bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
   if (!streamed_fits(g, in)) return false;
-  launch_streamed<StreamOut::kStore>(g, in, QkvRope{}, Q8Out{}, s);
+  launch_streamed_typed<StreamOut::kStore>(g, in, QkvRope{}, s);
   return true;
 }
 
@@ -305,7 +323,7 @@ bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s
 bool matvec_streamed_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
                               cudaStream_t s) {
   if (!streamed_fits(g, in)) return false;
-  launch_streamed<StreamOut::kQkvRope>(g, in, r, Q8Out{}, s);
+  launch_streamed_typed<StreamOut::kQkvRope>(g, in, r, s);
   return true;
 }
 
@@ -315,8 +333,8 @@ bool matvec_gated(const MatvecGroup& g, const MatvecInput& in, GateActivation ac
       !streamed_fits(g, in)) {
     return false;
   }
-  return act == GateActivation::kSilu ? launch_gated<StreamOut::kGatedSilu>(g, in, q8, s)
-                                      : launch_gated<StreamOut::kGatedGelu>(g, in, q8, s);
+  return act == GateActivation::kSilu ? launch_gated_typed<StreamOut::kGatedSilu>(g, in, q8, s)
+                                      : launch_gated_typed<StreamOut::kGatedGelu>(g, in, q8, s);
 }
 
 }  // namespace ma::cuda
