@@ -55,6 +55,18 @@ __device__ __forceinline__ float pending_rms_factor(const PendingRms& r) {
   return rsqrtf(warp_sum(ss) / static_cast<float>(r.dim) + r.eps);
 }
 
+__device__ __forceinline__ int dot_int8x16(int4 a, int4 b, int s) {
+  s = __dp4a(a.x, b.x, s);
+  s = __dp4a(a.y, b.y, s);
+  s = __dp4a(a.z, b.z, s);
+  return __dp4a(a.w, b.w, s);
+}
+
+__device__ __forceinline__ int4 as_int4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+  return make_int4(static_cast<int>(a), static_cast<int>(b), static_cast<int>(c),
+                   static_cast<int>(d));
+}
+
 // The int8 dot product of one Q4_0 block's quants as stored (0..15:
 // element j in the low nibble of byte j, j + 16 in the high) with its
 // activations lo (elements 0-15) and hi (16-31); the caller takes off

@@ -61,6 +61,72 @@ __device__ __forceinline__ Q4ScaleBits<kType> q4_scale_bits_at(const uint8_t* sc
   }
 }
 
+// Q6_K (device layout: ql[128], qh[64], scales[16] per super-block, its
+// fp16 scale d apart): eight lanes per super-block. Lane (n, p) takes ql
+// bytes [64n + 16p, +16): low nibbles are elements 128n + 32(p / 2) +
+// 16(p % 2) + j, high nibbles those + 64; their two high bits sit in
+// qh[32n + 16(p % 2) + j] at shifts 2(p / 2) and 4 + 2(p / 2).
+constexpr int64_t kQ6Bytes = 208;
+
+struct Q6Bits {
+  uint4 ql, qh, sc;
+  uint16_t d;
+};
+
+struct Q6Lane {
+  int n, p, shift, e_lo;
+  __device__ explicit Q6Lane(int lane)
+      : n((lane % 8) / 4),
+        p(lane % 4),
+        shift(2 * (p / 2)),
+        e_lo(128 * n + 32 * (p / 2) + 16 * (p % 2)) {}
+
+  // This lane's bytes of the super-block at `block` and its scale (in
+  // global memory, or a tile in shared memory).
+  template <bool kShared = false>
+  __device__ Q6Bits load(const uint8_t* block, const uint16_t* d) const {
+    const auto at = [](const auto* q) {
+      if constexpr (kShared) {
+        return *q;
+      } else {
+        return __ldg(q);
+      }
+    };
+    Q6Bits b;
+    b.ql = at(reinterpret_cast<const uint4*>(block + 64 * n + 16 * p));
+    b.qh = at(reinterpret_cast<const uint4*>(block + 128 + 32 * n + 16 * (p % 2)));
+    b.sc = at(reinterpret_cast<const uint4*>(block + 192));
+    b.d = at(d);
+    return b;
+  }
+
+  // Their product with super-block sb of the activations.
+  __device__ float dot(const Q6Bits& b, int64_t sb, const int4* xq, const float2* xs) const {
+    const uint32_t l4[4] = {b.ql.x, b.ql.y, b.ql.z, b.ql.w};
+    const uint32_t h4[4] = {b.qh.x, b.qh.y, b.qh.z, b.qh.w};
+    uint32_t lo[4], hi[4];
+#pragma unroll
+    for (int k = 0; k < 4; ++k) {
+      // The 6-bit quants as stored (0..63, so still int8s for dp4a); the
+      // offset of 32 comes off as 32 times the activations' sum, a dp4a
+      // per word against ones, cheaper than a byte-wise subtraction.
+      lo[k] = (l4[k] & 0x0F0F0F0Fu) | ((h4[k] >> shift) & 0x03030303u) << 4;
+      hi[k] = ((l4[k] >> 4) & 0x0F0F0F0Fu) | ((h4[k] >> (shift + 4)) & 0x03030303u) << 4;
+    }
+    const int4 ones = make_int4(0x01010101, 0x01010101, 0x01010101, 0x01010101);
+    const int64_t x_lo = (sb * 256 + e_lo) / 16, x_hi = x_lo + 4;  // int4 = 16 quants
+    const int4 xq_lo = xq[x_lo], xq_hi = xq[x_hi];
+    const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), xq_lo, 0) -
+                       32 * dot_int8x16(ones, xq_lo, 0);
+    const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), xq_hi, 0) -
+                       32 * dot_int8x16(ones, xq_hi, 0);
+    const float s_lo = static_cast<float>(static_cast<int8_t>(byte_of(b.sc, e_lo / 16)));
+    const float s_hi = static_cast<float>(static_cast<int8_t>(byte_of(b.sc, e_lo / 16 + 4)));
+    return half_bits_to_float(b.d) * (s_lo * xs[x_lo / 2].x * static_cast<float>(dot_lo) +
+                                      s_hi * xs[x_hi / 2].x * static_cast<float>(dot_hi));
+  }
+};
+
 // A pending RMS factor's group sums (PendingRms), loaded into registers
 // before the weights so their latency hides behind the row's; the factor
 // is summed after it. Up to 256 sums (dim 8192, a multiple of 128) are

@@ -35,13 +35,6 @@ __global__ void quantize_q8_1_kernel(const float* x, int64_t n_blocks, int8_t* x
   if (threadIdx.x == 0) xs[b] = make_float2(d, d * qsum);
 }
 
-__device__ __forceinline__ int dot_int8x16(int4 a, int4 b, int s) {
-  s = __dp4a(a.x, b.x, s);
-  s = __dp4a(a.y, b.y, s);
-  s = __dp4a(a.z, b.z, s);
-  return __dp4a(a.w, b.w, s);
-}
-
 // One pass of a lane over a Q4_0 or Q4_K row (matvec_common.cuh): kUnroll
 // blocks 32 apart from b0, loaded (constant weights, so before a kernel's
 // wait if it likes) and then multiplied with the activations.
@@ -160,11 +153,6 @@ __device__ float row_f32(const DeviceWeight& w, int64_t row, const Activations& 
   return acc;
 }
 
-__device__ __forceinline__ int4 as_int4(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
-  return make_int4(static_cast<int>(a), static_cast<int>(b), static_cast<int>(c),
-                   static_cast<int>(d));
-}
-
 // Q5_K / Q6_K: eight lanes per 256-element super-block, four super-blocks
 // per warp step, kUnrollK steps in flight. Each lane loads 16 bytes of
 // quants (32 elements: 16 from each of two sub-blocks) and the block's
@@ -234,59 +222,25 @@ __device__ float row_q5_k(const DeviceWeight& w, int64_t row, const Activations&
   return acc;
 }
 
-// Q6_K (device layout: ql[128], qh[64], scales[16], d apart): lane (n, p)
-// takes ql bytes [64n + 16p, +16): low nibbles are elements
-// 128n + 32(p / 2) + 16(p % 2) + j, high nibbles those + 64; their two high
-// bits sit in qh[32n + 16(p % 2) + j] at shifts 2(p / 2) and 4 + 2(p / 2).
+// Q6_K: eight lanes per super-block (q6_k_lane_dot), kUnrollK steps of
+// four super-blocks in flight.
 __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations& a) {
-  constexpr int64_t kBytes = 208;
   const int64_t nsb = w.in / 256;
-  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kBytes;
+  const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kQ6Bytes;
   const uint16_t* dr = w.d + row * nsb;
-  const int lane = static_cast<int>(threadIdx.x), n = (lane % 8) / 4, p = lane % 4;
-  const int shift = 2 * (p / 2);
-  const int e_lo = 128 * n + 32 * (p / 2) + 16 * (p % 2);
+  const Q6Lane lane(static_cast<int>(threadIdx.x));
   float acc = 0.0f;
-  for (int64_t sb0 = lane / 8; sb0 < nsb; sb0 += 4 * kUnrollK) {
-    uint4 ql[kUnrollK], qh[kUnrollK], sc[kUnrollK];
-    uint16_t dh[kUnrollK];
+  for (int64_t sb0 = threadIdx.x / 8; sb0 < nsb; sb0 += 4 * kUnrollK) {
+    Q6Bits bits[kUnrollK];
 #pragma unroll
     for (int u = 0; u < kUnrollK; ++u) {
       const int64_t sb = sb0 + 4 * u;
-      if (sb < nsb) {
-        const uint8_t* b = blocks + sb * kBytes;
-        ql[u] = __ldg(reinterpret_cast<const uint4*>(b + 64 * n + 16 * p));
-        qh[u] = __ldg(reinterpret_cast<const uint4*>(b + 128 + 32 * n + 16 * (p % 2)));
-        sc[u] = __ldg(reinterpret_cast<const uint4*>(b + 192));
-        dh[u] = __ldg(dr + sb);
-      }
+      if (sb < nsb) bits[u] = lane.load(blocks + sb * kQ6Bytes, dr + sb);
     }
 #pragma unroll
     for (int u = 0; u < kUnrollK; ++u) {
       const int64_t sb = sb0 + 4 * u;
-      if (sb >= nsb) continue;
-      const uint32_t l4[4] = {ql[u].x, ql[u].y, ql[u].z, ql[u].w};
-      const uint32_t h4[4] = {qh[u].x, qh[u].y, qh[u].z, qh[u].w};
-      uint32_t lo[4], hi[4];
-#pragma unroll
-      for (int k = 0; k < 4; ++k) {
-        // The 6-bit quants as stored (0..63, so still int8s for dp4a); the
-        // offset of 32 comes off as 32 times the activations' sum, a dp4a
-        // per word against ones, cheaper than a byte-wise subtraction.
-        lo[k] = (l4[k] & 0x0F0F0F0Fu) | ((h4[k] >> shift) & 0x03030303u) << 4;
-        hi[k] = ((l4[k] >> 4) & 0x0F0F0F0Fu) | ((h4[k] >> (shift + 4)) & 0x03030303u) << 4;
-      }
-      const int4 ones = make_int4(0x01010101, 0x01010101, 0x01010101, 0x01010101);
-      const int64_t x_lo = (sb * 256 + e_lo) / 16, x_hi = x_lo + 4;  // int4 = 16 quants
-      const int4 xq_lo = a.xq[x_lo], xq_hi = a.xq[x_hi];
-      const int dot_lo = dot_int8x16(as_int4(lo[0], lo[1], lo[2], lo[3]), xq_lo, 0) -
-                         32 * dot_int8x16(ones, xq_lo, 0);
-      const int dot_hi = dot_int8x16(as_int4(hi[0], hi[1], hi[2], hi[3]), xq_hi, 0) -
-                         32 * dot_int8x16(ones, xq_hi, 0);
-      const float s_lo = static_cast<float>(static_cast<int8_t>(byte_of(sc[u], e_lo / 16)));
-      const float s_hi = static_cast<float>(static_cast<int8_t>(byte_of(sc[u], e_lo / 16 + 4)));
-      acc += half_bits_to_float(dh[u]) * (s_lo * a.xs[x_lo / 2].x * static_cast<float>(dot_lo) +
-                                          s_hi * a.xs[x_hi / 2].x * static_cast<float>(dot_hi));
+      if (sb < nsb) acc += lane.dot(bits[u], sb, a.xq, a.xs);
     }
   }
   return acc;

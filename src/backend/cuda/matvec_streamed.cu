@@ -12,7 +12,9 @@
 // went from 495 to 519 t/s. Gate/up with the gated activation as their
 // epilogue (one 32-output group per block) saves the activation's launch:
 // 7B Q4_0 523-525 -> 526 t/s, and 543 -> 547 once the attention read its
-// rows ahead. Q4_K on these paths: 7B Q4_K_M 454-456 -> 497-500.
+// rows ahead. Q4_K on these paths: 7B Q4_K_M 454-456 -> 497-500; its
+// layers with a Q6_K v streaming that too (tiles of either type in one
+// run): 497-499 -> 505-506 t/s.
 #include <cuda_fp16.h>
 #include <algorithm>
 #include <cstdint>
@@ -41,20 +43,31 @@ constexpr int kStreamStages = 4;  // at most
 // blocks of the launch after this one still find room beside it.
 constexpr int64_t kStreamBudget = 64 << 10;
 
+// A stage holds one tile: a Q4 tile's quants and then its scale bits, or
+// (kQ6V, a Q4_K_M q/k/v group's v) a Q6_K tile's super-blocks and then
+// their scales; stages are `room` bytes apart.
 struct StreamLayout {
   uint32_t q_bytes = 0, stage_bytes = 0;
+  uint32_t q6_bytes = 0, q6_stage_bytes = 0;
+  uint32_t room = 0;
   int stages = 0;
   size_t smem = 0;
 };
 
-__host__ __device__ inline StreamLayout stream_layout(int64_t in) {
-  const int64_t nb = in / 32;
+__host__ __device__ inline StreamLayout stream_layout(int64_t in, bool q6 = false) {
+  const int64_t nb = in / 32, nsb = in / 256;
   StreamLayout l;
   l.q_bytes = static_cast<uint32_t>(kStreamTile * nb * 16);
   l.stage_bytes = l.q_bytes + static_cast<uint32_t>(kStreamTile * nb * 2);
-  const int64_t fit = kStreamBudget / l.stage_bytes;
+  l.room = l.stage_bytes;
+  if (q6) {
+    l.q6_bytes = static_cast<uint32_t>(kStreamTile * nsb * kQ6Bytes);
+    l.q6_stage_bytes = l.q6_bytes + static_cast<uint32_t>(kStreamTile * nsb * 2);
+    l.room = l.room > l.q6_stage_bytes ? l.room : l.q6_stage_bytes;
+  }
+  const int64_t fit = kStreamBudget / l.room;
   l.stages = static_cast<int>(fit < 2 ? 2 : fit > kStreamStages ? kStreamStages : fit);
-  l.smem = 128 + static_cast<size_t>(l.stages) * l.stage_bytes + static_cast<size_t>(nb) * 40;
+  l.smem = 128 + static_cast<size_t>(l.stages) * l.room + static_cast<size_t>(nb) * 40;
   return l;
 }
 
@@ -114,7 +127,8 @@ __device__ void gated_group_out(const MatvecGroup& g, const float* vals, int64_t
   quantize_warp(h, first, q8);
 }
 
-template <GgmlType kType, StreamOut kOut>
+// kQ6V: the group's last weight is Q6_K (Q4_K_M's v beside a Q4_K q and k).
+template <GgmlType kType, StreamOut kOut, bool kQ6V = false>
 __global__ void __launch_bounds__(32 * kStreamWarps)
     matvec_streamed_q4(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope, Q8Out q8) {
   constexpr bool kRope = kOut == StreamOut::kQkvRope, kGated = kGatedOut<kOut>;
@@ -124,10 +138,10 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
   extern __shared__ __align__(128) uint8_t smem[];
   const int lane = static_cast<int>(threadIdx.x), warp = static_cast<int>(threadIdx.y);
   const int64_t in = g.w[0].in, nb = in / 32;
-  const StreamLayout l = stream_layout(in);
+  const StreamLayout l = stream_layout(in, kQ6V);
   auto* full = reinterpret_cast<uint64_t*>(smem);
   uint8_t* stages = smem + 128;
-  auto* xq = reinterpret_cast<int4*>(stages + l.stages * l.stage_bytes);
+  auto* xq = reinterpret_cast<int4*>(stages + l.stages * l.room);
   auto* xs = reinterpret_cast<float2*>(xq + 2 * nb);
   // The block's contiguous run of tiles (of whole groups when gated).
   const int64_t unit = kGated ? kGroupTiles : 1, units = tiles / unit;
@@ -150,10 +164,18 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
     int k = 0;
     const int64_t row0 = locate(first + i, &k);
     const DeviceWeight& w = g.w[k];
-    uint8_t* st = stages + (i % l.stages) * l.stage_bytes;
+    uint8_t* st = stages + (i % l.stages) * l.room;
     uint64_t* bar = &full[i % l.stages];
+    const auto* q = static_cast<const uint8_t*>(w.q);
+    if (kQ6V && w.type == GgmlType::Q6_K) {
+      const int64_t nsb = in / 256;
+      mbarrier_expect_bytes(bar, l.q6_stage_bytes);
+      bulk_copy_to_shared(st, q + row0 * nsb * kQ6Bytes, l.q6_bytes, bar);
+      bulk_copy_to_shared(st + l.q6_bytes, w.d + row0 * nsb, l.q6_stage_bytes - l.q6_bytes, bar);
+      return;
+    }
     mbarrier_expect_bytes(bar, l.stage_bytes);
-    bulk_copy_to_shared(st, static_cast<const uint8_t*>(w.q) + row0 * nb * 16, l.q_bytes, bar);
+    bulk_copy_to_shared(st, q + row0 * nb * 16, l.q_bytes, bar);
     bulk_copy_to_shared(st + l.q_bytes, w.d + row0 * nb, l.stage_bytes - l.q_bytes, bar);
   };
   if (leader) {
@@ -177,22 +199,39 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
   write_normed(a.rms, factor);
   __syncthreads();  // also orders the barriers' init before their waits
   for (int64_t i = 0; i < mine; ++i) {
-    const uint8_t* st = stages + (i % l.stages) * l.stage_bytes;
+    const uint8_t* st = stages + (i % l.stages) * l.room;
+    // The tile's weight and first row: found before the products only where
+    // its type decides them (kept after, they hold no registers meanwhile).
+    int k = 0;
+    int64_t row0 = 0;
+    if constexpr (kQ6V) row0 = locate(first + i, &k);
     mbarrier_wait(&full[i % l.stages], static_cast<uint32_t>((i / l.stages) & 1));
     float acc[kStreamRows] = {};
-    for (int64_t b = lane; b < nb; b += 32) {
-      const int4 lo = xq[2 * b], hi = xq[2 * b + 1];
-      const float2 x = xs[b];
+    if (kQ6V && g.w[k].type == GgmlType::Q6_K) {
+      const int64_t nsb = in / 256;
+      const Q6Lane q6(lane);
+      const auto* d = reinterpret_cast<const uint16_t*>(st + l.q6_bytes);
+      for (int64_t sb = lane / 8; sb < nsb; sb += 4) {
 #pragma unroll
-      for (int r = 0; r < kStreamRows; ++r) {
-        const int64_t e = (warp * kStreamRows + r) * nb + b;  // block of the tile
-        const uint4 q = *reinterpret_cast<const uint4*>(st + e * 16);
-        const auto bits = q4_scale_bits_at<kType>(st + l.q_bytes, e);
-        acc[r] += q4_block_product<kType>(bits, b, dot_q4_0_block(q, lo, hi), x);
+        for (int r = 0; r < kStreamRows; ++r) {
+          const int64_t e = (warp * kStreamRows + r) * nsb + sb;  // super-block of the tile
+          acc[r] += q6.dot(q6.load<true>(st + e * kQ6Bytes, d + e), sb, xq, xs);
+        }
+      }
+    } else {
+      for (int64_t b = lane; b < nb; b += 32) {
+        const int4 lo = xq[2 * b], hi = xq[2 * b + 1];
+        const float2 x = xs[b];
+#pragma unroll
+        for (int r = 0; r < kStreamRows; ++r) {
+          const int64_t e = (warp * kStreamRows + r) * nb + b;  // block of the tile
+          const uint4 q = *reinterpret_cast<const uint4*>(st + e * 16);
+          const auto bits = q4_scale_bits_at<kType>(st + l.q_bytes, e);
+          acc[r] += q4_block_product<kType>(bits, b, dot_q4_0_block(q, lo, hi), x);
+        }
       }
     }
-    int k = 0;
-    const int64_t row0 = locate(first + i, &k);
+    if constexpr (!kQ6V) row0 = locate(first + i, &k);
     float v[kStreamRows];
 #pragma unroll
     for (int r = 0; r < kStreamRows; ++r) v[r] = warp_sum(acc[r]) * factor;
@@ -226,35 +265,41 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
   }
 }
 
-// Whether the streamed kernel takes the group: a Hopper or later card, all
-// Q4_0 or all Q4_K with q8_1 input, whole tiles, its shared memory within
-// the card's limit, and not turned off (MA_CUDA_STREAMED=0, for
-// comparisons).
-bool streamed_fits(const MatvecGroup& g, const MatvecInput& in) {
+// What the streamed kernel makes of a group: nothing; weights of one Q4
+// type (Q4_0 or Q4_K); or (q/k/v only) Q4_K q and k with a Q6_K v. It
+// needs a Hopper or later card, q8_1 input, whole tiles, its shared memory
+// within the card's limit, and not to be turned off (MA_CUDA_STREAMED=0,
+// for comparisons).
+enum class StreamKind { kNone, kQ4, kQ4KWithQ6V };
+
+StreamKind stream_kind(const MatvecGroup& g, const MatvecInput& in) {
   static const bool enabled = [] {
     const char* v = std::getenv("MA_CUDA_STREAMED");
     return v == nullptr || std::string(v) != "0";
   }();
   // Bulk copies and their barriers need Hopper (sm_90) or later.
-  if (!enabled || in.xq == nullptr || device_info().major < 9) return false;
+  if (!enabled || in.xq == nullptr || device_info().major < 9) return StreamKind::kNone;
+  bool q4 = true, q6v = g.count == 3;
   for (int k = 0; k < g.count; ++k) {
     const DeviceWeight& w = g.w[k];
     const bool aligned =  // bulk copies move 16-byte multiples
         reinterpret_cast<uintptr_t>(w.q) % 16 == 0 && reinterpret_cast<uintptr_t>(w.d) % 16 == 0;
-    const bool q4 = w.type == GgmlType::Q4_0 || w.type == GgmlType::Q4_K;
-    if (!q4 || w.type != g.w[0].type || w.in != g.w[0].in || w.out % kStreamTile != 0 || !aligned) {
-      return false;
-    }
+    if (w.in != g.w[0].in || w.out % kStreamTile != 0 || !aligned) return StreamKind::kNone;
+    q4 = q4 && (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q4_K) && w.type == g.w[0].type;
+    q6v = q6v && w.type == (k == g.count - 1 ? GgmlType::Q6_K : GgmlType::Q4_K);
   }
-  return stream_layout(g.w[0].in).smem <= static_cast<size_t>(device_info().smem_optin);
+  if (!q4 && !q6v) return StreamKind::kNone;
+  const size_t smem = stream_layout(g.w[0].in, !q4).smem;
+  if (smem > static_cast<size_t>(device_info().smem_optin)) return StreamKind::kNone;
+  return q4 ? StreamKind::kQ4 : StreamKind::kQ4KWithQ6V;
 }
 
 // How many blocks of the kernel are resident on the card at once for rows
 // of `in` inputs (its shared memory granted first): a persistent grid.
-template <GgmlType kType, StreamOut kOut>
+template <GgmlType kType, StreamOut kOut, bool kQ6V = false>
 int64_t resident_blocks(int64_t in) {
-  const auto kernel = matvec_streamed_q4<kType, kOut>;
-  const size_t smem = stream_layout(in).smem;
+  const auto kernel = matvec_streamed_q4<kType, kOut, kQ6V>;
+  const size_t smem = stream_layout(in, kQ6V).smem;
   static size_t granted = 0, sized = 0;
   static int per_sm = 0;
   if (smem > granted) {
@@ -271,15 +316,16 @@ int64_t resident_blocks(int64_t in) {
 }
 
 // At most one block per run unit (a tile, or a gated group).
-template <GgmlType kType, StreamOut kOut>
+template <GgmlType kType, StreamOut kOut, bool kQ6V = false>
 void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope& rope, Q8Out q8,
                      cudaStream_t s) {
   int64_t tiles = 0;
   for (int k = 0; k < g.count; ++k) tiles += g.w[k].out / kStreamTile;
   const int64_t units = kGatedOut<kOut> ? tiles / kGroupTiles : tiles;
-  const int64_t grid = std::min(units, resident_blocks<kType, kOut>(g.w[0].in));
-  launch(matvec_streamed_q4<kType, kOut>, dim3(static_cast<unsigned>(grid)), dim3(32, kStreamWarps),
-         stream_layout(g.w[0].in).smem, s, g, activations(in), tiles, rope, q8);
+  const int64_t grid = std::min(units, resident_blocks<kType, kOut, kQ6V>(g.w[0].in));
+  launch(matvec_streamed_q4<kType, kOut, kQ6V>, dim3(static_cast<unsigned>(grid)),
+         dim3(32, kStreamWarps), stream_layout(g.w[0].in, kQ6V).smem, s, g, activations(in), tiles,
+         rope, q8);
 }
 
 // The gated launch takes a group only where every block gets one 32-output
@@ -293,7 +339,7 @@ bool launch_gated(const MatvecGroup& g, const MatvecInput& in, Q8Out q8, cudaStr
   return true;
 }
 
-// The group's one type (streamed_fits) as a template argument.
+// The group's one type (stream_kind) as a template argument.
 template <StreamOut kOut>
 void launch_streamed_typed(const MatvecGroup& g, const MatvecInput& in, const QkvRope& rope,
                            cudaStream_t s) {
@@ -313,7 +359,7 @@ bool launch_gated_typed(const MatvecGroup& g, const MatvecInput& in, Q8Out q8, c
 }  // namespace
 
 bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
-  if (!streamed_fits(g, in)) return false;
+  if (stream_kind(g, in) != StreamKind::kQ4) return false;
   launch_streamed_typed<StreamOut::kStore>(g, in, QkvRope{}, s);
   return true;
 }
@@ -322,15 +368,23 @@ bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s
 // heads of an even head_dim, so no pair straddles a tile.
 bool matvec_streamed_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
                               cudaStream_t s) {
-  if (!streamed_fits(g, in)) return false;
-  launch_streamed_typed<StreamOut::kQkvRope>(g, in, r, s);
-  return true;
+  switch (stream_kind(g, in)) {
+    case StreamKind::kNone:
+      return false;
+    case StreamKind::kQ4:
+      launch_streamed_typed<StreamOut::kQkvRope>(g, in, r, s);
+      return true;
+    case StreamKind::kQ4KWithQ6V:
+      launch_streamed<GgmlType::Q4_K, StreamOut::kQkvRope, true>(g, in, r, Q8Out{}, s);
+      return true;
+  }
+  return false;
 }
 
 bool matvec_gated(const MatvecGroup& g, const MatvecInput& in, GateActivation act, Q8Out q8,
                   cudaStream_t s) {
   if (g.count != 2 || g.w[0].out != g.w[1].out || g.w[0].out % 32 != 0 || q8.q == nullptr ||
-      !streamed_fits(g, in)) {
+      stream_kind(g, in) != StreamKind::kQ4) {
     return false;
   }
   return act == GateActivation::kSilu ? launch_gated_typed<StreamOut::kGatedSilu>(g, in, q8, s)
