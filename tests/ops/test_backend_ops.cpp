@@ -222,9 +222,9 @@ TEST_P(BackendOps, AddNormProductsMatchReference) {
 // taking the activation into the products' launch fills the card with
 // blocks of a group each; SiLU and tanh-GELU, both products and the
 // activation checked, and the activation again through the next product
-// (which reads its int8 copy); Q4_0 and Q4_K. Each case runs twice: the
-// first pass sizes the device's int8 buffers to the wide activation, which
-// the fused launch needs.
+// (which reads its int8 copy), added to a residual and normed as down's is;
+// Q4_0 and Q4_K. Each case runs twice: the first pass sizes the device's
+// int8 buffers to the wide activation, which the fused launch needs.
 TEST_P(BackendOps, GatedProductsMatchReference) {
   auto b = box();
   const int64_t in = 256, ff = 32768, out = 64;
@@ -236,9 +236,11 @@ TEST_P(BackendOps, GatedProductsMatchReference) {
     const TestWeight& up = b->weight(type, in, ff, seed + 1);
     const TestWeight& down = b->weight(type, ff, out, seed + 2);
     const auto x = random_floats(static_cast<size_t>(in), seed + 3);
+    const auto r0 = random_floats(static_cast<size_t>(out), seed + 4, 2.0f);
+    const auto& nw = b->vector(random_floats(static_cast<size_t>(out), seed + 5));
     seed += 10;
     const size_t n = static_cast<size_t>(ff);
-    std::vector<double> xd = to_double(x), gr(n), ur(n), hr(n), yr(out);
+    std::vector<double> xd = to_double(x), gr(n), ur(n), hr(n), yr(out), rr(out), zr(out);
     ref::matmul(gate.w, xd.data(), 1, gr.data());
     ref::matmul(up.w, xd.data(), 1, ur.data());
     if (act == GateActivation::kSilu) {
@@ -247,14 +249,19 @@ TEST_P(BackendOps, GatedProductsMatchReference) {
       ref::geglu(gr.data(), ur.data(), ff, hr.data());
     }
     ref::matmul(down.w, hr.data(), 1, yr.data());
+    for (size_t i = 0; i < static_cast<size_t>(out); ++i) rr[i] = r0[i] + yr[i];
+    ref::rms_norm(rr.data(), nw.data(), 1, out, 1e-5, zr.data());
     for (int pass = 0; pass < 2; ++pass) {
       b->begin_decode_step();
       float* g = b->be->buffer(101, n);
       float* u = b->be->buffer(102, n);
       float* y = b->be->buffer(103, out);
+      float* r = b->put(104, r0);
+      float* z = b->be->buffer(105, out);
       b->be->matmul_shared({{&gate.w, g}, {&up.w, u}}, b->put(100, x), 1);
       b->be->gated(act, g, u, ff);
       b->be->matmul(down.w, g, 1, y);
+      b->be->add_norm(NormKind::kRms, r, y, nw, {}, 1, out, 1e-5f, z);
       const std::string what = std::string(ggml_type_name(type)) +
                                (act == GateActivation::kSilu ? " SiLU" : " GELU") + " pass " +
                                std::to_string(pass);
@@ -262,6 +269,8 @@ TEST_P(BackendOps, GatedProductsMatchReference) {
       EXPECT_LT(nmse(b->get(u, n).data(), ur.data(), n), tol) << what << ": up";
       EXPECT_LT(nmse(b->get(g, n).data(), hr.data(), n), tol) << what << ": activation";
       EXPECT_LT(nmse(b->get(y, out).data(), yr.data(), out), tol) << what << ": next product";
+      EXPECT_LT(nmse(b->get(r, out).data(), rr.data(), out), tol) << what << ": residual";
+      EXPECT_LT(nmse(b->get(z, out).data(), zr.data(), out), tol) << what << ": norm";
     }
   }
 }
