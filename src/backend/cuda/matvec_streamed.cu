@@ -1,4 +1,4 @@
-// Streamed decode products (Q4_0, and Q4_K in its Q4_0 shape): a persistent
+// Streamed decode products (Q4_0, Q4_K in its Q4_0 shape, Q6_K): a persistent
 // grid whose blocks each take a contiguous run of kStreamTile-row tiles, the
 // tiles' quants and scales brought into shared memory by bulk copies up to
 // kStreamStages tiles ahead (bulk_copy.cuh). No registers hold bytes in
@@ -127,7 +127,7 @@ __device__ void gated_group_out(const MatvecGroup& g, const float* vals, int64_t
   quantize_warp(h, first, q8);
 }
 
-// kQ6V: the group's last weight is Q6_K (Q4_K_M's v beside a Q4_K q and k).
+// kQ6V: tiles may be Q6_K (Q4_K_M's v beside a Q4_K q and k; a Q6_K head).
 template <GgmlType kType, StreamOut kOut, bool kQ6V = false>
 __global__ void __launch_bounds__(32 * kStreamWarps)
     matvec_streamed_q4(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope, Q8Out q8) {
@@ -266,11 +266,12 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
 }
 
 // What the streamed kernel makes of a group: nothing; weights of one Q4
-// type (Q4_0 or Q4_K); or (q/k/v only) Q4_K q and k with a Q6_K v. It
-// needs a Hopper or later card, q8_1 input, whole tiles, its shared memory
-// within the card's limit, and not to be turned off (MA_CUDA_STREAMED=0,
-// for comparisons).
-enum class StreamKind { kNone, kQ4, kQ4KWithQ6V };
+// type (Q4_0 or Q4_K); (q/k/v only) Q4_K q and k with a Q6_K v; or Q6_K
+// weights without an epilogue (the LM head: 7B Q4_0 tg128 554.6/555.1 ->
+// 556.4/556.6 t/s, Q4_K_M unchanged). It needs a Hopper or later card, q8_1
+// input, whole tiles, its shared memory within the card's limit, and not to
+// be turned off (MA_CUDA_STREAMED=0, for comparisons).
+enum class StreamKind { kNone, kQ4, kQ4KWithQ6V, kQ6K };
 
 StreamKind stream_kind(const MatvecGroup& g, const MatvecInput& in) {
   static const bool enabled = [] {
@@ -279,7 +280,7 @@ StreamKind stream_kind(const MatvecGroup& g, const MatvecInput& in) {
   }();
   // Bulk copies and their barriers need Hopper (sm_90) or later.
   if (!enabled || in.xq == nullptr || device_info().major < 9) return StreamKind::kNone;
-  bool q4 = true, q6v = g.count == 3;
+  bool q4 = true, q6v = g.count == 3, q6 = true;
   for (int k = 0; k < g.count; ++k) {
     const DeviceWeight& w = g.w[k];
     const bool aligned =  // bulk copies move 16-byte multiples
@@ -287,11 +288,12 @@ StreamKind stream_kind(const MatvecGroup& g, const MatvecInput& in) {
     if (w.in != g.w[0].in || w.out % kStreamTile != 0 || !aligned) return StreamKind::kNone;
     q4 = q4 && (w.type == GgmlType::Q4_0 || w.type == GgmlType::Q4_K) && w.type == g.w[0].type;
     q6v = q6v && w.type == (k == g.count - 1 ? GgmlType::Q6_K : GgmlType::Q4_K);
+    q6 = q6 && w.type == GgmlType::Q6_K;
   }
-  if (!q4 && !q6v) return StreamKind::kNone;
+  if (!q4 && !q6v && !q6) return StreamKind::kNone;
   const size_t smem = stream_layout(g.w[0].in, !q4).smem;
   if (smem > static_cast<size_t>(device_info().smem_optin)) return StreamKind::kNone;
-  return q4 ? StreamKind::kQ4 : StreamKind::kQ4KWithQ6V;
+  return q4 ? StreamKind::kQ4 : q6v ? StreamKind::kQ4KWithQ6V : StreamKind::kQ6K;
 }
 
 // How many blocks of the kernel are resident on the card at once for rows
@@ -359,9 +361,16 @@ bool launch_gated_typed(const MatvecGroup& g, const MatvecInput& in, Q8Out q8, c
 }  // namespace
 
 bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s) {
-  if (stream_kind(g, in) != StreamKind::kQ4) return false;
-  launch_streamed_typed<StreamOut::kStore>(g, in, QkvRope{}, s);
-  return true;
+  switch (stream_kind(g, in)) {
+    case StreamKind::kQ4:
+      launch_streamed_typed<StreamOut::kStore>(g, in, QkvRope{}, s);
+      return true;
+    case StreamKind::kQ6K:  // Q6_K tiles only: the Q4 type goes unread
+      launch_streamed<GgmlType::Q4_K, StreamOut::kStore, true>(g, in, QkvRope{}, Q8Out{}, s);
+      return true;
+    default:
+      return false;
+  }
 }
 
 // The caller has checked the RoPE shape (matvec_qkv_rope): rows in whole
@@ -369,16 +378,15 @@ bool matvec_streamed(const MatvecGroup& g, const MatvecInput& in, cudaStream_t s
 bool matvec_streamed_qkv_rope(const MatvecGroup& g, const MatvecInput& in, const QkvRope& r,
                               cudaStream_t s) {
   switch (stream_kind(g, in)) {
-    case StreamKind::kNone:
-      return false;
     case StreamKind::kQ4:
       launch_streamed_typed<StreamOut::kQkvRope>(g, in, r, s);
       return true;
     case StreamKind::kQ4KWithQ6V:
       launch_streamed<GgmlType::Q4_K, StreamOut::kQkvRope, true>(g, in, r, Q8Out{}, s);
       return true;
+    default:
+      return false;
   }
-  return false;
 }
 
 bool matvec_gated(const MatvecGroup& g, const MatvecInput& in, GateActivation act, Q8Out q8,
