@@ -130,7 +130,7 @@ __device__ void gated_group_out(const MatvecGroup& g, const float* vals, int64_t
 // kQ6V: tiles may be Q6_K (Q4_K_M's v beside a Q4_K q and k; a Q6_K head).
 template <GgmlType kType, StreamOut kOut, bool kQ6V = false>
 __global__ void __launch_bounds__(32 * kStreamWarps)
-    matvec_streamed_q4(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope, Q8Out q8) {
+    matvec_streamed_kernel(MatvecGroup g, Activations a, int64_t tiles, QkvRope rope, Q8Out q8) {
   constexpr bool kRope = kOut == StreamOut::kQkvRope, kGated = kGatedOut<kOut>;
   // A gated group's products, double-buffered: warp 0 reads one group's
   // while the other warps fill the next.
@@ -300,7 +300,7 @@ StreamKind stream_kind(const MatvecGroup& g, const MatvecInput& in) {
 // of `in` inputs (its shared memory granted first): a persistent grid.
 template <GgmlType kType, StreamOut kOut, bool kQ6V = false>
 int64_t resident_blocks(int64_t in) {
-  const auto kernel = matvec_streamed_q4<kType, kOut, kQ6V>;
+  const auto kernel = matvec_streamed_kernel<kType, kOut, kQ6V>;
   const size_t smem = stream_layout(in, kQ6V).smem;
   static size_t granted = 0, sized = 0;
   static int per_sm = 0;
@@ -325,7 +325,7 @@ void launch_streamed(const MatvecGroup& g, const MatvecInput& in, const QkvRope&
   for (int k = 0; k < g.count; ++k) tiles += g.w[k].out / kStreamTile;
   const int64_t units = kGatedOut<kOut> ? tiles / kGroupTiles : tiles;
   const int64_t grid = std::min(units, resident_blocks<kType, kOut, kQ6V>(g.w[0].in));
-  launch(matvec_streamed_q4<kType, kOut, kQ6V>, dim3(static_cast<unsigned>(grid)),
+  launch(matvec_streamed_kernel<kType, kOut, kQ6V>, dim3(static_cast<unsigned>(grid)),
          dim3(32, kStreamWarps), stream_layout(g.w[0].in, kQ6V).smem, s, g, activations(in), tiles,
          rope, q8);
 }
