@@ -53,10 +53,6 @@ float signed_absmax(const float* v, int n) {
   return best;
 }
 
-int round_clamp(float v, int lo, int hi) {
-  return std::clamp(static_cast<int>(std::nearbyint(v)), lo, hi);
-}
-
 // Shared by Q2_K (4-bit scale/min, 16 sub-blocks of 16) and Q4_K/Q5_K
 // (6-bit scale/min, 8 sub-blocks of 32): picks d, dmin, the integer scale and
 // min of each sub-block, and the level of every element.
@@ -81,8 +77,9 @@ AffineSuperBlock fit_affine_super_block(const float* x, int sub_size, int nmax, 
   const float d = fp16_to_fp32(out.d);
   const float dmin = fp16_to_fp32(out.dmin);
   for (int s = 0; s < nsub; ++s) {
-    out.scale[s] = static_cast<uint8_t>(d > 0 ? round_clamp(fits[s].scale / d, 0, scale_max) : 0);
-    out.min[s] = static_cast<uint8_t>(dmin > 0 ? round_clamp(fits[s].min / dmin, 0, scale_max) : 0);
+    out.scale[s] = static_cast<uint8_t>(d > 0 ? round_clamped(fits[s].scale / d, 0, scale_max) : 0);
+    out.min[s] =
+        static_cast<uint8_t>(dmin > 0 ? round_clamped(fits[s].min / dmin, 0, scale_max) : 0);
   }
   for (int e = 0; e < kQK_K; ++e) {
     const int s = e / sub_size;
@@ -110,7 +107,7 @@ SymmetricSuperBlock fit_symmetric_super_block(const float* x, int nmax, int scal
   const float d = fp16_to_fp32(out.d);
   for (int s = 0; s < 16; ++s) {
     out.scale[s] =
-        static_cast<int8_t>(d != 0 ? round_clamp(scales[s] / d, -scale_nmax, scale_nmax - 1) : 0);
+        static_cast<int8_t>(d != 0 ? round_clamped(scales[s] / d, -scale_nmax, scale_nmax - 1) : 0);
   }
   for (int e = 0; e < kQK_K; ++e) {
     const float step = d * out.scale[e / 16];

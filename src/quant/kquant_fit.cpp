@@ -11,15 +11,11 @@ namespace {
 constexpr int kSteps = 10;
 constexpr float kSpread = 1.0f;
 
-int clamp_round(float v, int lo, int hi) {
-  return std::clamp(static_cast<int>(std::nearbyint(v)), lo, hi);
-}
-
 }  // namespace
 
 int nearest_level(float x, float step, float min, int lo, int hi) {
   if (step == 0.0f) return std::clamp(0, lo, hi);
-  return clamp_round((x + min) / step, lo, hi);
+  return round_clamped((x + min) / step, lo, hi);
 }
 
 float fit_symmetric(const float* x, int n, int nmax, int8_t* q) {
@@ -43,7 +39,7 @@ float fit_symmetric(const float* x, int n, int nmax, int8_t* q) {
     const float iscale = -(static_cast<float>(nmax) + kSpread * step / kSteps) / max;
     double sum_xq = 0.0, sum_qq = 0.0;
     for (int i = 0; i < n; ++i) {
-      const int l = clamp_round(iscale * x[i], -nmax, nmax - 1);
+      const int l = round_clamped(iscale * x[i], -nmax, nmax - 1);
       sum_xq += static_cast<double>(x[i]) * l;
       sum_qq += static_cast<double>(l) * l;
     }
@@ -76,7 +72,7 @@ AffineFit fit_affine(const float* x, int n, int nmax) {
     // Least-squares line through (level, x): x ~= a * l + c.
     double sl = 0, sll = 0, sx = 0, sxl = 0;
     for (int i = 0; i < n; ++i) {
-      const int l = clamp_round(iscale * (x[i] - lo), 0, nmax);
+      const int l = round_clamped(iscale * (x[i] - lo), 0, nmax);
       sl += l;
       sll += static_cast<double>(l) * l;
       sx += x[i];
@@ -93,7 +89,7 @@ AffineFit fit_affine(const float* x, int n, int nmax) {
     if (a <= 0.0) continue;
     double err = 0.0;
     for (int i = 0; i < n; ++i) {
-      const int l = clamp_round(static_cast<float>((x[i] - c) / a), 0, nmax);
+      const int l = round_clamped(static_cast<float>((x[i] - c) / a), 0, nmax);
       const double e = a * l + c - x[i];
       err += e * e;
     }
