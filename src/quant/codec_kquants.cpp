@@ -257,7 +257,8 @@ void quantize_block(const float* x, BlockQ8_K& b) {
   }
   const float iscale = -127.0f / max;
   for (int e = 0; e < kQK_K; ++e) {
-    b.qs[e] = static_cast<int8_t>(std::min(127, static_cast<int>(std::nearbyint(iscale * x[e]))));
+    // |iscale * x| <= 127, so the lower bound never binds.
+    b.qs[e] = static_cast<int8_t>(round_clamped(iscale * x[e], -128, 127));
     b.bsums[e / 16] = static_cast<int16_t>(b.bsums[e / 16] + b.qs[e]);
   }
   b.d = 1 / iscale;

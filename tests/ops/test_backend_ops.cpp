@@ -251,7 +251,7 @@ TEST_P(BackendOps, GatedProductsMatchReference) {
       ref::geglu(gr.data(), ur.data(), ff, hr.data());
     }
     ref::matmul(down.w, hr.data(), 1, yr.data());
-    for (size_t i = 0; i < static_cast<size_t>(out); ++i) rr[i] = r0[i] + yr[i];
+    for (size_t k = 0; k < static_cast<size_t>(out); ++k) rr[k] = r0[k] + yr[k];
     ref::rms_norm(rr.data(), nw.data(), 1, out, 1e-5, zr.data());
     for (int pass = 0; pass < 2; ++pass) {
       b->begin_decode_step();

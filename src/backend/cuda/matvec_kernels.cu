@@ -222,7 +222,7 @@ __device__ float row_q5_k(const DeviceWeight& w, int64_t row, const Activations&
   return acc;
 }
 
-// Q6_K: eight lanes per super-block (q6_k_lane_dot), kUnrollK steps of
+// Q6_K: eight lanes per super-block (Q6Lane), kUnrollK steps of
 // four super-blocks in flight.
 __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations& a) {
   const int64_t nsb = w.in / 256;
