@@ -177,13 +177,29 @@ class CudaBackend final : public Backend {
   // Through pinned staging; while recording, the copy into staging is part
   // of the graph and the rest happens after each replay. Into host_output's
   // memory the copy goes directly (on the 8B model's 128256 logits the
-  // staging copy took tens of microseconds per token).
+  // staging copy took tens of microseconds per token), and when the pending
+  // product is what writes `src` (the LM head), that product stores into the
+  // pinned memory itself: its writes cross the bus while it runs, where a
+  // copy would start only after it (7B decode +0.6%, 8B +0.8%). `src` is then
+  // left unwritten; nothing reads the logits on the device after downloading.
   void download(const float* src, int64_t n, float* host) override {
-    flush_pending();
     const size_t bytes = static_cast<size_t>(n) * sizeof(float);
     const auto* out = static_cast<const uint8_t*>(host_out_.get());
     const auto* h = reinterpret_cast<const uint8_t*>(host);
-    if (out != nullptr && h >= out && h + bytes <= out + host_out_bytes_) {
+    const bool to_host_output = out != nullptr && h >= out && h + bytes <= out + host_out_bytes_;
+    if (to_host_output && pending_ && pending_->g.count == 1 && pending_->g.y[0] == src &&
+        pending_->g.w[0].out == n) {
+      pending_->g.y[0] = host;
+      flush_pending();
+      if (recording_) {
+        recorded_download_ = {};
+      } else {
+        finish_download({});
+      }
+      return;
+    }
+    flush_pending();
+    if (to_host_output) {
       MA_CUDA_CHECK(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_));
       if (recording_) {
         recorded_download_ = {};
