@@ -41,6 +41,9 @@ class SequenceBlock {
   virtual bool runs_on(Device device) const { return device == Device::kCpu; }
   virtual MixerKind kind() const = 0;
   virtual StateSpec state_spec() const = 0;
+  // Whether forward reads ForwardContext::embeddings (kept for the pass
+  // only when some block does).
+  virtual bool reads_embeddings() const { return false; }
   // x: [n_tokens x n_embd] (normalised input, or the raw residual stream for
   // a layer without a mixer norm); out: [n_tokens x n_embd].
   // `slot` is this layer's index among the layers of its state family.

@@ -68,6 +68,7 @@ class Zamba2HybridLayer final : public SequenceBlock {
     const auto& a = shape_.attention;
     return {StateFamily::kKvCache, a.n_head_kv * a.head_dim, mamba_->state_spec().fixed_bytes};
   }
+  bool reads_embeddings() const override { return true; }
   void visit_matmul_weights(const WeightVisitor& visit) override;
   // x: the raw residual stream (this layer has no model-side norm).
   void forward(ForwardContext& ctx, const float* x, float* out, int64_t slot) const override;

@@ -40,6 +40,7 @@ void Model::add_layer(Layer layer) {
   layer.recurrent_slot = recurrent;
   kinds.push_back(layer.mixer->kind());
   schedule_ = LayerSchedule(std::move(kinds));
+  keeps_embeddings_ = keeps_embeddings_ || layer.mixer->reads_embeddings();
   layers_.push_back(std::move(layer));
 }
 
@@ -156,9 +157,13 @@ void Model::forward(ForwardContext& ctx, const int32_t* tokens, float* logits,
 
   be.embedding(tok_embd_, tokens, n, embd_scale_, x);
   if (!embd_norm_.empty()) norm(be, x, embd_norm_, embd_norm_bias_, n, x);
-  float* embeddings = be.buffer(kWsEmbeddings, static_cast<size_t>(n * e));
-  be.copy(x, n * e, embeddings);
-  ctx.embeddings = embeddings;
+  // Only for the blocks that read them: on a device the copy would sit
+  // between the lookup and the first norm, which then launch as one.
+  if (keeps_embeddings_) {
+    float* embeddings = be.buffer(kWsEmbeddings, static_cast<size_t>(n * e));
+    be.copy(x, n * e, embeddings);
+    ctx.embeddings = embeddings;
+  }
   // A block's output waits in `pending` to be added to the residual stream
   // together with the norm that follows it (one pass on a device).
   const float* pending = nullptr;

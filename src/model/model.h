@@ -85,6 +85,7 @@ class Model {
   Weight tok_embd_;
   float embd_scale_ = 1.0f;
   std::vector<float> embd_norm_, embd_norm_bias_;
+  bool keeps_embeddings_ = false;  // some layer reads ForwardContext::embeddings
   std::vector<float> output_norm_, output_norm_bias_;
   Weight output_;
   float logit_softcap_ = 0.0f;
