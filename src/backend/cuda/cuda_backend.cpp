@@ -237,6 +237,11 @@ class CudaBackend final : public Backend {
       dev_tokens = static_cast<const int32_t*>(grow(tokens_, bytes, "token ids"));
       MA_CUDA_CHECK(cudaMemcpyAsync(tokens_.get(), tokens, bytes, cudaMemcpyHostToDevice, stream_));
     }
+    if (n_tokens == 1 && tokens == staged_tokens_) {
+      // Held back: a decode step's first norm reads it (add_norm).
+      pending_embedding_ = PendingEmbedding{weight(table), dev_tokens, scale, out};
+      return;
+    }
     cuda::embedding(weight(table), dev_tokens, n_tokens, scale, out, stream_);
   }
 
@@ -259,9 +264,21 @@ class CudaBackend final : public Backend {
       leave_factor_pending(y, dim, eps, parts, q8);
       return;
     }
+    const bool decode_rms = kind == NormKind::kRms && b.empty() && rows == 1 && staged_n_ == 1 &&
+                            dim % 32 == 0 && q8_holds(dim) && x != y && y != residual;
+    if (decode_rms && pending_embedding_ && pending_embedding_->out == x && residual == nullptr &&
+        pending_embedding_->table.in == dim) {
+      // The step's first norm reads the embedding: one launch writes both.
+      const PendingEmbedding e = *pending_embedding_;
+      pending_embedding_.reset();
+      const Q8Out q8 = quantized_output(true, dim);
+      float* parts = norm_parts(dim);
+      embedding_rms_partial(e.table, e.token, e.scale, x, vec(w), y, q8, parts, stream_);
+      leave_factor_pending(y, dim, eps, parts, q8);
+      return;
+    }
     flush_pending();
-    if (kind == NormKind::kRms && b.empty() && rows == 1 && staged_n_ == 1 && dim % 32 == 0 &&
-        q8_holds(dim) && x != y && y != residual) {
+    if (decode_rms) {
       // One decode row: spread over the card, the factor left to the
       // product that reads y (a single block's norm was the step's
       // slowest small launch).
@@ -436,6 +453,13 @@ class CudaBackend final : public Backend {
     PendingRms rms;
     Q8Out q8;
   };
+  // A decode step's embedding lookup, launched with the norm after it.
+  struct PendingEmbedding {
+    DeviceWeight table;
+    const int32_t* token;
+    float scale;
+    float* out;
+  };
 
   PendingMatvec take_pending() {
     const PendingMatvec p = *pending_;
@@ -443,7 +467,15 @@ class CudaBackend final : public Backend {
     return p;
   }
 
+  void flush_embedding() {
+    if (!pending_embedding_) return;
+    const PendingEmbedding e = *pending_embedding_;
+    pending_embedding_.reset();
+    cuda::embedding(e.table, e.token, 1, e.scale, e.out, stream_);
+  }
+
   void flush_matvec() {
+    flush_embedding();
     if (!pending_) return;
     const PendingMatvec p = take_pending();
     matvec(p.g, p.in, stream_);
@@ -543,6 +575,7 @@ class CudaBackend final : public Backend {
     } catch (...) {
       pending_.reset();
       pending_rms_.reset();
+      pending_embedding_.reset();
       recording_ = false;
       (void)cudaStreamEndCapture(stream_, &graph);
       if (graph != nullptr) (void)cudaGraphDestroy(graph);
@@ -755,6 +788,7 @@ class CudaBackend final : public Backend {
   uint64_t generation_ = 0;  // counts buffer reallocations
   std::optional<PendingMatvec> pending_;
   std::optional<PendingNorm> pending_rms_;
+  std::optional<PendingEmbedding> pending_embedding_;
   Recording graphs_[2];  // decode with logits out; greedy decode
   Download recorded_download_;
   DeviceBuffer tokens_, act_h_, dequant_, argmax_, split_partial_, split_done_;

@@ -212,17 +212,32 @@ __global__ void rms_finish_kernel(PendingRms r, Q8Out q8) {
 
 // One row's RMSNorm with the factor left pending (PendingRms), spread over
 // the card: one warp per 32-element group adds the residual (when given),
-// writes y = x * w and its q8 copy, and the group's sum of squares.
-__global__ void rms_partial_kernel(float* x, const float* residual, const float* w, int64_t dim,
-                                   float* y, Q8Out q8, float* parts) {
+// writes y = x * w and its q8 copy, and the group's sum of squares. With
+// kLookup, x is first written as the token's embedding row (a decode step's
+// first norm: one launch for both).
+struct EmbeddingRow {
+  DeviceWeight table;
+  const int32_t* token = nullptr;
+  float scale = 1.0f;
+};
+
+template <bool kLookup>
+__global__ void rms_partial_kernel(EmbeddingRow e, float* x, const float* residual, const float* w,
+                                   int64_t dim, float* y, Q8Out q8, float* parts) {
   pdl_start();
   const int64_t group = static_cast<int64_t>(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (group >= dim / 32) return;
   const int64_t i = group * 32 + threadIdx.x % 32;
-  float v = x[i];
-  if (residual != nullptr) {
-    v += residual[i];
+  float v;
+  if constexpr (kLookup) {
+    v = weight_at(e.table, *e.token, i) * e.scale;
     x[i] = v;
+  } else {
+    v = x[i];
+    if (residual != nullptr) {
+      v += residual[i];
+      x[i] = v;
+    }
   }
   const float z = v * __ldg(w + i);
   y[i] = z;
@@ -366,8 +381,14 @@ void gated(GateActivation act, float* gate, const float* up, int64_t n, Q8Out q8
 
 void rms_partial(float* x, const float* residual, const float* w, int64_t dim, float* y, Q8Out q8,
                  float* parts, cudaStream_t s) {
-  launch(rms_partial_kernel, dim3(blocks_for(dim)), dim3(kThreads), 0, s, x, residual, w, dim, y,
-         q8, parts);
+  launch(rms_partial_kernel<false>, dim3(blocks_for(dim)), dim3(kThreads), 0, s, EmbeddingRow{}, x,
+         residual, w, dim, y, q8, parts);
+}
+
+void embedding_rms_partial(const DeviceWeight& table, const int32_t* token, float scale, float* x,
+                           const float* w, float* y, Q8Out q8, float* parts, cudaStream_t s) {
+  launch(rms_partial_kernel<true>, dim3(blocks_for(table.in)), dim3(kThreads), 0, s,
+         EmbeddingRow{table, token, scale}, x, nullptr, w, table.in, y, q8, parts);
 }
 
 void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s) {

@@ -166,6 +166,10 @@ void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s);
 // group sums in parts, as matvec_add_rms leaves them.
 void rms_partial(float* x, const float* residual, const float* w, int64_t dim, float* y, Q8Out q8,
                  float* parts, cudaStream_t s);
+// The same for a decode step's first norm, x being written first as row
+// token[0] of the table times scale (table.in a multiple of 32).
+void embedding_rms_partial(const DeviceWeight& table, const int32_t* token, float scale, float* x,
+                           const float* w, float* y, Q8Out q8, float* parts, cudaStream_t s);
 
 // --- gemm_kernels.cu (the operands of cuBLAS for prefill)
 // The whole weight dequantized to fp16 [out x in].
