@@ -30,9 +30,13 @@ namespace {
 
 struct Trace {
   std::vector<void (*)(unsigned long long*)> setters;
-  std::vector<std::string> names;      // kernels in the order they ran
-  std::vector<std::string> capturing;  // launched into a capturing stream
-  std::map<int, std::vector<std::string>> recorded;
+  // Kernels as indices into `kinds`, so a replay appends integers, not ~200
+  // strings (host time the trace would count in the gap between steps).
+  std::vector<std::string> kinds;
+  std::map<std::string, int> kind_of;
+  std::vector<int> ran;        // kernels in the order they ran
+  std::vector<int> capturing;  // launched into a capturing stream
+  std::map<int, std::vector<int>> recorded;
   unsigned long long* buffer = nullptr;
 };
 
@@ -52,14 +56,14 @@ void trace_report() {
     return;
   }
   const size_t n = static_cast<size_t>(std::min(stamps[0], kTraceSlots));
-  std::fprintf(stderr, "trace: %zu stamps, %zu launches\n", n, t.names.size());
+  std::fprintf(stderr, "trace: %zu stamps, %zu launches\n", n, t.ran.size());
   // Means include the eager steps (their launches are host-bound); the
   // medians are the replayed steps'.
   std::map<std::string, std::vector<double>> by_name;
   double total = 0;
-  for (size_t i = 0; i + 1 < std::min(n, t.names.size()); ++i) {
+  for (size_t i = 0; i + 1 < std::min(n, t.ran.size()); ++i) {
     const double gap = static_cast<double>(stamps[2 + i] - stamps[1 + i]) * 1e-3;
-    by_name[t.names[i]].push_back(gap);
+    by_name[t.kinds[static_cast<size_t>(t.ran[i])]].push_back(gap);
     total += gap;
   }
   struct Row {
@@ -100,9 +104,11 @@ void trace_launch(const void* kernel, dim3 grid, cudaStream_t s) {
   if (cudaFuncGetName(&name, kernel) != cudaSuccess) name = "?";
   cudaStreamCaptureStatus capture = cudaStreamCaptureStatusNone;
   MA_CUDA_CHECK(cudaStreamIsCapturing(s, &capture));
-  (capture == cudaStreamCaptureStatusActive ? t.capturing : t.names)
-      .push_back(std::string(name) + " grid " + std::to_string(grid.x) + "x" +
-                 std::to_string(grid.y));
+  const std::string kind =
+      std::string(name) + " grid " + std::to_string(grid.x) + "x" + std::to_string(grid.y);
+  const auto [it, added] = t.kind_of.try_emplace(kind, static_cast<int>(t.kinds.size()));
+  if (added) t.kinds.push_back(kind);
+  (capture == cudaStreamCaptureStatusActive ? t.capturing : t.ran).push_back(it->second);
 }
 
 void trace_recorded(int slot) {
@@ -113,8 +119,8 @@ void trace_recorded(int slot) {
 
 void trace_replayed(int slot) {
   Trace& t = trace();
-  const std::vector<std::string>& r = t.recorded[slot];
-  t.names.insert(t.names.end(), r.begin(), r.end());
+  const std::vector<int>& r = t.recorded[slot];
+  t.ran.insert(t.ran.end(), r.begin(), r.end());
 }
 
 }  // namespace ma::cuda
