@@ -187,20 +187,14 @@ class CudaBackend final : public Backend {
     const auto* out = static_cast<const uint8_t*>(host_out_.get());
     const auto* h = reinterpret_cast<const uint8_t*>(host);
     const bool to_host_output = out != nullptr && h >= out && h + bytes <= out + host_out_bytes_;
-    if (to_host_output && pending_ && pending_->g.count == 1 && pending_->g.y[0] == src &&
-        pending_->g.w[0].out == n) {
-      pending_->g.y[0] = host;
-      flush_pending();
-      if (recording_) {
-        recorded_download_ = {};
-      } else {
-        finish_download({});
-      }
-      return;
-    }
+    const bool head_writes_host = to_host_output && pending_ && pending_->g.count == 1 &&
+                                  pending_->g.y[0] == src && pending_->g.w[0].out == n;
+    if (head_writes_host) pending_->g.y[0] = host;
     flush_pending();
     if (to_host_output) {
-      MA_CUDA_CHECK(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_));
+      if (!head_writes_host) {
+        MA_CUDA_CHECK(cudaMemcpyAsync(host, src, bytes, cudaMemcpyDeviceToHost, stream_));
+      }
       if (recording_) {
         recorded_download_ = {};
       } else {
@@ -239,7 +233,7 @@ class CudaBackend final : public Backend {
     }
     if (n_tokens == 1 && tokens == staged_tokens_) {
       // Held back: a decode step's first norm reads it (add_norm).
-      pending_embedding_ = PendingEmbedding{weight(table), dev_tokens, scale, out};
+      pending_embedding_ = PendingEmbedding{{weight(table), dev_tokens, scale}, out};
       return;
     }
     cuda::embedding(weight(table), dev_tokens, n_tokens, scale, out, stream_);
@@ -266,16 +260,13 @@ class CudaBackend final : public Backend {
     }
     const bool decode_rms = kind == NormKind::kRms && b.empty() && rows == 1 && staged_n_ == 1 &&
                             dim % 32 == 0 && q8_holds(dim) && x != y && y != residual;
+    // The step's first norm may read the held-back embedding lookup: then
+    // one launch writes both.
+    std::optional<EmbeddingRow> lookup;
     if (decode_rms && pending_embedding_ && pending_embedding_->out == x && residual == nullptr &&
-        pending_embedding_->table.in == dim) {
-      // The step's first norm reads the embedding: one launch writes both.
-      const PendingEmbedding e = *pending_embedding_;
+        pending_embedding_->row.table.in == dim) {
+      lookup = pending_embedding_->row;
       pending_embedding_.reset();
-      const Q8Out q8 = quantized_output(true, dim);
-      float* parts = norm_parts(dim);
-      embedding_rms_partial(e.table, e.token, e.scale, x, vec(w), y, q8, parts, stream_);
-      leave_factor_pending(y, dim, eps, parts, q8);
-      return;
     }
     flush_pending();
     if (decode_rms) {
@@ -284,7 +275,11 @@ class CudaBackend final : public Backend {
       // slowest small launch).
       const Q8Out q8 = quantized_output(true, dim);
       float* parts = norm_parts(dim);
-      rms_partial(x, residual, vec(w), dim, y, q8, parts, stream_);
+      if (lookup) {
+        embedding_rms_partial(*lookup, x, vec(w), y, q8, parts, stream_);
+      } else {
+        rms_partial(x, residual, vec(w), dim, y, q8, parts, stream_);
+      }
       leave_factor_pending(y, dim, eps, parts, q8);
       return;
     }
@@ -455,9 +450,7 @@ class CudaBackend final : public Backend {
   };
   // A decode step's embedding lookup, launched with the norm after it.
   struct PendingEmbedding {
-    DeviceWeight table;
-    const int32_t* token;
-    float scale;
+    EmbeddingRow row;
     float* out;
   };
 
@@ -471,9 +464,10 @@ class CudaBackend final : public Backend {
     if (!pending_embedding_) return;
     const PendingEmbedding e = *pending_embedding_;
     pending_embedding_.reset();
-    cuda::embedding(e.table, e.token, 1, e.scale, e.out, stream_);
+    cuda::embedding(e.row.table, e.row.token, 1, e.row.scale, e.out, stream_);
   }
 
+  // The embedding goes first: a product queued after it may read it.
   void flush_matvec() {
     flush_embedding();
     if (!pending_) return;

@@ -215,12 +215,6 @@ __global__ void rms_finish_kernel(PendingRms r, Q8Out q8) {
 // writes y = x * w and its q8 copy, and the group's sum of squares. With
 // kLookup, x is first written as the token's embedding row (a decode step's
 // first norm: one launch for both).
-struct EmbeddingRow {
-  DeviceWeight table;
-  const int32_t* token = nullptr;
-  float scale = 1.0f;
-};
-
 template <bool kLookup>
 __global__ void rms_partial_kernel(EmbeddingRow e, float* x, const float* residual, const float* w,
                                    int64_t dim, float* y, Q8Out q8, float* parts) {
@@ -385,10 +379,10 @@ void rms_partial(float* x, const float* residual, const float* w, int64_t dim, f
          residual, w, dim, y, q8, parts);
 }
 
-void embedding_rms_partial(const DeviceWeight& table, const int32_t* token, float scale, float* x,
-                           const float* w, float* y, Q8Out q8, float* parts, cudaStream_t s) {
-  launch(rms_partial_kernel<true>, dim3(blocks_for(table.in)), dim3(kThreads), 0, s,
-         EmbeddingRow{table, token, scale}, x, nullptr, w, table.in, y, q8, parts);
+void embedding_rms_partial(const EmbeddingRow& e, float* x, const float* w, float* y, Q8Out q8,
+                           float* parts, cudaStream_t s) {
+  launch(rms_partial_kernel<true>, dim3(blocks_for(e.table.in)), dim3(kThreads), 0, s, e, x,
+         nullptr, w, e.table.in, y, q8, parts);
 }
 
 void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s) {

@@ -161,15 +161,21 @@ bool matvec_gated(const MatvecGroup& g, const MatvecInput& in, GateActivation ac
                   cudaStream_t s);
 // elementwise_kernels.cu: applies a pending factor to y and its q8 copy.
 void rms_finish(const PendingRms& rms, Q8Out q8, cudaStream_t s);
+// Row token[0] of an embedding table, times scale.
+struct EmbeddingRow {
+  DeviceWeight table;
+  const int32_t* token = nullptr;
+  float scale = 1.0f;
+};
 // One row's RMSNorm (dim a multiple of 32) with the factor left pending:
 // x += residual (when given), then y = x * w with its q8 copy and the
 // group sums in parts, as matvec_add_rms leaves them.
 void rms_partial(float* x, const float* residual, const float* w, int64_t dim, float* y, Q8Out q8,
                  float* parts, cudaStream_t s);
-// The same for a decode step's first norm, x being written first as row
-// token[0] of the table times scale (table.in a multiple of 32).
-void embedding_rms_partial(const DeviceWeight& table, const int32_t* token, float scale, float* x,
-                           const float* w, float* y, Q8Out q8, float* parts, cudaStream_t s);
+// The same for a decode step's first norm, x being written first as the
+// embedding row (e.table.in: the dim, a multiple of 32).
+void embedding_rms_partial(const EmbeddingRow& e, float* x, const float* w, float* y, Q8Out q8,
+                           float* parts, cudaStream_t s);
 
 // --- gemm_kernels.cu (the operands of cuBLAS for prefill)
 // The whole weight dequantized to fp16 [out x in].
