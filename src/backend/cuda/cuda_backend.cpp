@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/cuda_memory.h"
+#include "backend/cuda/device_kv.h"
 #include "backend/cuda/device_store.h"
 #include "backend/cuda/kernels.h"
+#include "backend/cuda/prefill_gemm.h"
 #include "backend/cuda/trace.h"
 #include "blocks/forward_context.h"
 #include "core/error.h"
@@ -53,9 +56,11 @@ class CudaBackend final : public Backend {
     MA_CUDA_CHECK(cudaSetDevice(0));
     MA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     MA_CUDA_CHECK(cudaEventCreateWithFlags(&inputs_read_, cudaEventDisableTiming));
-    MA_CUDA_CHECK(cublasCreate(&blas_));
-    MA_CUDA_CHECK(cublasSetStream(blas_, stream_));
-    if (kv != nullptr) allocate_kv(*kv);
+    // Its scratch grows by grow()'s rules: a recorded step may hold it.
+    gemm_ = std::make_unique<PrefillGemm>(
+        stream_,
+        [this](DeviceBuffer& b, size_t bytes, const char* what) { return grow(b, bytes, what); });
+    if (kv != nullptr) kv_.emplace(*kv);
     if (model != nullptr) {
       weight(model->embedding());
       int64_t widest = 0;
@@ -74,7 +79,7 @@ class CudaBackend final : public Backend {
     for (Recording& g : graphs_) {
       if (g.exec != nullptr) (void)cudaGraphExecDestroy(g.exec);
     }
-    (void)cublasDestroy(blas_);
+    gemm_.reset();
     (void)cudaEventDestroy(inputs_read_);
     (void)cudaStreamDestroy(stream_);
   }
@@ -105,16 +110,8 @@ class CudaBackend final : public Backend {
     staged_tokens_ = tokens;
     staged_positions_ = positions;
     staged_n_ = n;
-    if (kv != nullptr && !kv->pages.empty()) {
-      if (kv->pages != table_host_) {
-        table_host_ = kv->pages;
-        const size_t bytes = kv->pages.size() * sizeof(int32_t);
-        staging_table_.grow(table_.bytes());
-        std::memcpy(staging_table_.get(), kv->pages.data(), bytes);
-        MA_CUDA_CHECK(cudaMemcpyAsync(table_.get(), staging_table_.get(), bytes,
-                                      cudaMemcpyHostToDevice, stream_));
-        MA_CUDA_CHECK(cudaEventRecord(inputs_read_, stream_));
-      }
+    if (kv != nullptr && !kv->pages.empty() && kv_) {
+      kv_->stage_table(kv->pages, stream_, inputs_read_);
       table_staged_ = true;
     }
   }
@@ -335,7 +332,7 @@ class CudaBackend final : public Backend {
     }
     flush_rms();
     if (!one_launch) {
-      for (const Product& p : products) gemm(weight(*p.w), x, n_tokens, p.y);
+      for (const Product& p : products) gemm_->run(weight(*p.w), x, n_tokens, p.y);
       return;
     }
     const bool needs_q8 = std::any_of(
@@ -412,8 +409,9 @@ class CudaBackend final : public Backend {
     const ref::AttentionShape& shape = *step.shape;
     const int64_t n = step.n_tokens;
     const int64_t* positions = device_positions(step.positions, n);
-    if (!table_staged_) sync_block_table(step.state->kv_seq);
-    const KvLayerDevice& layer = kv_layers_.at(static_cast<size_t>(step.layer));
+    if (!kv_) throw Error("CUDA attention: the backend was made without a KV cache");
+    if (!table_staged_) kv_->sync_table(step.state->kv_seq.pages, stream_);
+    const KvLayerDevice& layer = kv_->layer(step.layer);
     if (fuse) {
       const PendingMatvec p = take_pending();
       matvec_qkv_rope(p.g, p.in, QkvRope{layer, rope_device(*step.rope), positions, shape.head_dim},
@@ -696,73 +694,12 @@ class CudaBackend final : public Backend {
     return r;
   }
 
-  // y [n x out] = x [n x in] W^T on cuBLAS: W is column-major [in x out]
-  // (lda = in), x column-major [in x n], y column-major [out x n].
-  void gemm(const DeviceWeight& w, const float* x, int64_t n, float* y) {
-    const float alpha = 1.0f, beta = 0.0f;
-    const int m = static_cast<int>(w.out), nn = static_cast<int>(n), k = static_cast<int>(w.in);
-    if (w.type == GgmlType::F32) {
-      MA_CUDA_CHECK(cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, m, nn, k, &alpha,
-                                static_cast<const float*>(w.q), k, x, k, &beta, y, m));
-      return;
-    }
-    const bool bf16 = w.type == GgmlType::BF16;
-    const cudaDataType_t type = bf16 ? CUDA_R_16BF : CUDA_R_16F;
-    auto* xh = static_cast<uint16_t*>(grow(act_h_, static_cast<size_t>(n * k) * 2, "activations"));
-    if (bf16) {
-      to_bf16(x, n * k, xh, stream_);
-    } else {
-      to_f16(x, n * k, xh, stream_);
-    }
-    const void* wh = w.q;
-    if (w.type != GgmlType::F16 && w.type != GgmlType::BF16) {  // quantized: dequantize
-      auto* tmp = static_cast<uint16_t*>(
-          grow(dequant_, static_cast<size_t>(w.in * w.out) * 2, "dequantized weights"));
-      dequantize_f16(w, tmp, stream_);
-      wh = tmp;
-    }
-    MA_CUDA_CHECK(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, m, nn, k, &alpha, wh, type, k, xh,
-                               type, k, &beta, y, CUDA_R_32F, m, CUBLAS_COMPUTE_32F,
-                               CUBLAS_GEMM_DEFAULT));
-  }
-
-  void allocate_kv(const KvCache& kv) {
-    const bool f16 = kv.type() == KvType::kF16;
-    const size_t elem = f16 ? 2 : 4;
-    const size_t rows = static_cast<size_t>(kv.n_pages() * kv.page_size());
-    auto* table = static_cast<int32_t*>(
-        table_.grow(static_cast<size_t>(kv.n_pages()) * sizeof(int32_t), "the KV block table"));
-    for (int64_t l = 0; l < kv.n_layers(); ++l) {
-      const size_t bytes = rows * static_cast<size_t>(kv.row_elems(l)) * elem;
-      kv_storage_.emplace_back(bytes, "the KV cache");
-      kv_storage_.emplace_back(bytes, "the KV cache");
-      KvLayerDevice d;
-      d.k = kv_storage_[kv_storage_.size() - 2].get();
-      d.v = kv_storage_.back().get();
-      d.block_table = table;
-      d.page_size = kv.page_size();
-      d.row_elems = kv.row_elems(l);
-      d.capacity = static_cast<int64_t>(rows);
-      d.f16 = f16;
-      kv_layers_.push_back(d);
-    }
-  }
-
-  // The sequence's block table, copied when its pages changed.
-  void sync_block_table(const KvSequence& seq) {
-    if (seq.pages == table_host_) return;
-    table_host_ = seq.pages;
-    MA_CUDA_CHECK(cudaMemcpyAsync(table_.get(), table_host_.data(),
-                                  table_host_.size() * sizeof(int32_t), cudaMemcpyHostToDevice,
-                                  stream_));
-  }
-
   cudaStream_t stream_ = nullptr;
-  cublasHandle_t blas_ = nullptr;
+  std::unique_ptr<PrefillGemm> gemm_;  // prefill products (cuBLAS) on stream_
   DeviceStore store_;
   std::vector<DeviceBuffer> ws_;
   // The step's inputs: pinned staging and their device copies.
-  PinnedBuffer staging_in_, staging_table_, staging_out_;
+  PinnedBuffer staging_in_, staging_out_;
   PinnedBuffer host_out_;  // host_output
   size_t host_out_bytes_ = 0;
   DeviceBuffer positions_;
@@ -785,7 +722,7 @@ class CudaBackend final : public Backend {
   std::optional<PendingEmbedding> pending_embedding_;
   Recording graphs_[2];  // decode with logits out; greedy decode
   Download recorded_download_;
-  DeviceBuffer tokens_, act_h_, dequant_, argmax_, split_partial_, split_done_;
+  DeviceBuffer tokens_, argmax_, split_partial_, split_done_;
   DeviceBuffer rms_parts_;
   // Two q8_1 activation buffers, so a kernel reading one may write its
   // output's copy to the other; q8_slot_ is the one written last.
@@ -798,10 +735,7 @@ class CudaBackend final : public Backend {
     int64_t n = 0;
   };
   Quantized quantized_;
-  std::vector<DeviceBuffer> kv_storage_;
-  std::vector<KvLayerDevice> kv_layers_;
-  DeviceBuffer table_;
-  std::vector<int32_t> table_host_;
+  std::optional<DeviceKv> kv_;
 };
 
 }  // namespace
