@@ -185,17 +185,22 @@ __host__ __device__ constexpr int kquant_block_bytes(GgmlType type) {
   return type == GgmlType::Q6_K ? 208 : 176;
 }
 
-// The scale and offset of 32-element block j (0..7) of a Q4_K super-block
-// from its device header h (device_store.cpp: flatten_q4_k): {d, dmin},
-// the scales' low nibbles, the mins' low nibbles, their top two bits. The
-// block's product with x is s.x * sum(q x) - s.y * sum(x), as Q4_0's is
-// with s = {d, 8 d}.
+// The 6-bit scale and min codes of 32-element block j (0..7) of a Q4_K
+// super-block from its device header h (device_store.cpp: flatten_q4_k):
+// {d, dmin}, the scales' low nibbles, the mins' low nibbles, their top two
+// bits.
+__device__ __forceinline__ int2 q4_k_codes(uint4 h, int j) {
+  return make_int2(static_cast<int>(((h.y >> (4 * j)) & 0xFu) | ((h.w >> (2 * j)) & 3u) << 4),
+                   static_cast<int>(((h.z >> (4 * j)) & 0xFu) | ((h.w >> (16 + 2 * j)) & 3u) << 4));
+}
+
+// The scale and offset of block j: its product with x is
+// s.x * sum(q x) - s.y * sum(x), as Q4_0's is with s = {d, 8 d}.
 __device__ __forceinline__ float2 q4_k_scale(uint4 h, int j) {
-  const int sc = static_cast<int>(((h.y >> (4 * j)) & 0xFu) | ((h.w >> (2 * j)) & 3u) << 4);
-  const int m = static_cast<int>(((h.z >> (4 * j)) & 0xFu) | ((h.w >> (16 + 2 * j)) & 3u) << 4);
+  const int2 c = q4_k_codes(h, j);
   return make_float2(
-      half_bits_to_float(static_cast<uint16_t>(h.x & 0xFFFFu)) * static_cast<float>(sc),
-      half_bits_to_float(static_cast<uint16_t>(h.x >> 16)) * static_cast<float>(m));
+      half_bits_to_float(static_cast<uint16_t>(h.x & 0xFFFFu)) * static_cast<float>(c.x),
+      half_bits_to_float(static_cast<uint16_t>(h.x >> 16)) * static_cast<float>(c.y));
 }
 
 // Element e (0..31) of a Q4_0-shaped block's 16 nibble bytes, as stored.

@@ -42,8 +42,12 @@ template <GgmlType kType>
 __device__ __forceinline__ float q4_block_product(Q4ScaleBits<kType> s, int64_t b, int dot,
                                                   float2 x) {
   if constexpr (kType == GgmlType::Q4_K) {
-    const float2 sc = q4_k_scale(s, static_cast<int>(b % 8));
-    return sc.x * x.x * static_cast<float>(dot) - sc.y * x.y;
+    // The scale code times the dot is exact in int and in float (|.| <
+    // 2^22): one conversion where scaling d first costs two products.
+    const int2 c = q4_k_codes(s, static_cast<int>(b & 7));
+    return half_bits_to_float(static_cast<uint16_t>(s.x & 0xFFFFu)) * x.x *
+               static_cast<float>(c.x * dot) -
+           half_bits_to_float(static_cast<uint16_t>(s.x >> 16)) * x.y * static_cast<float>(c.y);
   } else {
     // Quants are stored +8: sum (q - 8) x = sum q x - 8 sum x.
     return half_bits_to_float(s) * (x.x * static_cast<float>(dot) - 8.0f * x.y);
@@ -55,7 +59,7 @@ __device__ __forceinline__ float q4_block_product(Q4ScaleBits<kType> s, int64_t 
 template <GgmlType kType>
 __device__ __forceinline__ Q4ScaleBits<kType> q4_scale_bits_at(const uint8_t* scales, int64_t e) {
   if constexpr (kType == GgmlType::Q4_K) {
-    return *reinterpret_cast<const uint4*>(scales + e / 8 * 16);
+    return *reinterpret_cast<const uint4*>(scales + (e >> 3) * 16);
   } else {
     return *reinterpret_cast<const uint16_t*>(scales + e * 2);
   }

@@ -218,6 +218,25 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
           acc[r] += q6.dot(q6.load<true>(st + e * kQ6Bytes, d + e), sb, xq, xs);
         }
       }
+    } else if constexpr (kType == GgmlType::Q4_K) {
+      // 32-bit tile-local indices (a tile fits in shared memory): the
+      // compiler then hoists the lane's scale shifts (b & 7 is the lane's).
+      // Q4_0's loop ran slower this way, so it keeps the general one below.
+      const int nb32 = static_cast<int>(nb);
+      const auto* q_rows = reinterpret_cast<const uint4*>(st) + warp * kStreamRows * nb32;
+      const auto* s_rows =
+          reinterpret_cast<const uint4*>(st + l.q_bytes) + warp * kStreamRows * nb32 / 8;
+#pragma unroll 2
+      for (int b = lane; b < nb32; b += 32) {
+        const int4 lo = xq[2 * b], hi = xq[2 * b + 1];
+        const float2 x = xs[b];
+#pragma unroll
+        for (int r = 0; r < kStreamRows; ++r) {
+          const uint4 q = q_rows[r * nb32 + b];
+          const uint4 bits = s_rows[r * nb32 / 8 + b / 8];
+          acc[r] += q4_block_product<kType>(bits, b, dot_q4_0_block(q, lo, hi), x);
+        }
+      }
     } else {
       for (int64_t b = lane; b < nb; b += 32) {
         const int4 lo = xq[2 * b], hi = xq[2 * b + 1];
