@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check, run on the GPU machine from the repo root:
 #   1. build Release with the CUDA backend for sm_90a (H100 / H200);
-#   2. run the GPU tests (the CUDA column of the op tests, whole-model CUDA tests);
+#   2. run the GPU tests (the CUDA column of the op tests, whole-model CUDA tests),
+#      the benchmarks' synthetic models being written meanwhile;
 #   3. benchmark flash attention against torch's SDPA (cuda_flash_attention_bench),
 #      the decode matvec variants (cuda_matvec_bench),
 #      and `bench --device cuda` on synthetic Llama-shaped models
@@ -31,6 +32,28 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DMA_BUILD_TESTS=ON "${prefix[
 cmake --build "$build" -j"$(nproc)" --target metal-attention ma_tests cuda_flash_attention_bench \
   cuda_matvec_bench
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+
+# The benchmarks' synthetic models, written in the background (on the CPU)
+# while the tests and the kernel benchmarks run: the Q4_K_M ones take
+# minutes. Each goes to a temporary name first, so a stopped run leaves
+# no partial file behind.
+step "synthetic models (background)"
+mkdir -p "$models"
+vocab=""
+for v in ../shared/vocab/ggml-vocab-llama-spm.gguf ../shared/vocab/ggml-vocab-llama-bpe.gguf; do
+  [[ -f "$v" ]] && vocab="--vocab-from $v" && break
+done
+synth_pids=()
+for preset in ${PRESETS:-7b}; do
+  for type in ${TYPES:-q4_0 q8_0}; do
+    f="$models/llama-$preset-$type.gguf"
+    [[ -f "$f" ]] && continue
+    echo "writing $f"
+    ("$build/metal-attention" synth -q --arch llama --preset "$preset" --type "$type" $vocab \
+      -o "$f.partial" >/dev/null && mv "$f.partial" "$f") &
+    synth_pids+=($!)
+  done
+done
 
 step "GPU tests"
 "$build/ma_tests" --gtest_filter='*cuda*:*Cuda*' --gtest_brief=1 | tee /tmp/ma-gpu-tests.txt || true
@@ -64,17 +87,13 @@ PY
 echo "device-to-device copy: ${bw} GB/s (read + write)"
 
 step "benchmarks"
-mkdir -p "$models"
-vocab=""
-for v in ../shared/vocab/ggml-vocab-llama-spm.gguf ../shared/vocab/ggml-vocab-llama-bpe.gguf; do
-  [[ -f "$v" ]] && vocab="--vocab-from $v" && break
+for pid in "${synth_pids[@]}"; do
+  wait "$pid" || { echo "writing a synthetic model failed" >&2; exit 1; }
 done
 rows=()
 for preset in ${PRESETS:-7b}; do
   for type in ${TYPES:-q4_0 q8_0}; do
     f="$models/llama-$preset-$type.gguf"
-    [[ -f "$f" ]] || "$build/metal-attention" synth --arch llama --preset "$preset" --type "$type" \
-      $vocab -o "$f" >/dev/null
     size=$(stat -c %s "$f")
     # The floor's bytes: the weights a decode token reads (not the embedding table).
     read_bytes=$("$build/metal-attention" info --json -m "$f" |
