@@ -194,13 +194,18 @@ __device__ __forceinline__ int2 q4_k_codes(uint4 h, int j) {
                    static_cast<int>(((h.z >> (4 * j)) & 0xFu) | ((h.w >> (16 + 2 * j)) & 3u) << 4));
 }
 
+// The super-block's {d, dmin} from the same header.
+__device__ __forceinline__ float2 q4_k_d_dmin(uint4 h) {
+  return make_float2(half_bits_to_float(static_cast<uint16_t>(h.x & 0xFFFFu)),
+                     half_bits_to_float(static_cast<uint16_t>(h.x >> 16)));
+}
+
 // The scale and offset of block j: its product with x is
 // s.x * sum(q x) - s.y * sum(x), as Q4_0's is with s = {d, 8 d}.
 __device__ __forceinline__ float2 q4_k_scale(uint4 h, int j) {
   const int2 c = q4_k_codes(h, j);
-  return make_float2(
-      half_bits_to_float(static_cast<uint16_t>(h.x & 0xFFFFu)) * static_cast<float>(c.x),
-      half_bits_to_float(static_cast<uint16_t>(h.x >> 16)) * static_cast<float>(c.y));
+  const float2 d = q4_k_d_dmin(h);
+  return make_float2(d.x * static_cast<float>(c.x), d.y * static_cast<float>(c.y));
 }
 
 // Element e (0..31) of a Q4_0-shaped block's 16 nibble bytes, as stored.

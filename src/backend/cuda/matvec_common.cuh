@@ -45,24 +45,18 @@ __device__ __forceinline__ float q4_block_product(Q4ScaleBits<kType> s, int64_t 
     // The scale code times the dot is exact in int and in float (|.| <
     // 2^22): one conversion where scaling d first costs two products.
     const int2 c = q4_k_codes(s, static_cast<int>(b & 7));
-    return half_bits_to_float(static_cast<uint16_t>(s.x & 0xFFFFu)) * x.x *
-               static_cast<float>(c.x * dot) -
-           half_bits_to_float(static_cast<uint16_t>(s.x >> 16)) * x.y * static_cast<float>(c.y);
+    const float2 d = q4_k_d_dmin(s);
+    return d.x * x.x * static_cast<float>(c.x * dot) - d.y * x.y * static_cast<float>(c.y);
   } else {
     // Quants are stored +8: sum (q - 8) x = sum q x - 8 sum x.
     return half_bits_to_float(s) * (x.x * static_cast<float>(dot) - 8.0f * x.y);
   }
 }
 
-// The scale bits of block e of a tile in shared memory whose scale bits
-// start at `scales` (rows of whole super-blocks for Q4_K).
-template <GgmlType kType>
-__device__ __forceinline__ Q4ScaleBits<kType> q4_scale_bits_at(const uint8_t* scales, int64_t e) {
-  if constexpr (kType == GgmlType::Q4_K) {
-    return *reinterpret_cast<const uint4*>(scales + (e >> 3) * 16);
-  } else {
-    return *reinterpret_cast<const uint16_t*>(scales + e * 2);
-  }
+// The fp16 scale of Q4_0 block e of a tile in shared memory whose scales
+// start at `scales` (the streamed Q4_K loop reads its headers by row).
+__device__ __forceinline__ uint16_t q4_0_scale_at(const uint8_t* scales, int64_t e) {
+  return *reinterpret_cast<const uint16_t*>(scales + e * 2);
 }
 
 // Q6_K (device layout: ql[128], qh[64], scales[16] per super-block, its

@@ -245,7 +245,7 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
         for (int r = 0; r < kStreamRows; ++r) {
           const int64_t e = (warp * kStreamRows + r) * nb + b;  // block of the tile
           const uint4 q = *reinterpret_cast<const uint4*>(st + e * 16);
-          const auto bits = q4_scale_bits_at<kType>(st + l.q_bytes, e);
+          const uint16_t bits = q4_0_scale_at(st + l.q_bytes, e);
           acc[r] += q4_block_product<kType>(bits, b, dot_q4_0_block(q, lo, hi), x);
         }
       }
