@@ -711,19 +711,31 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
   }
 }
 
-// A decode step's q, k, v products handed straight to the attention with
+// A decode token's q, k, v products, then its attention over the cache with
 // the step's RoPE (a device may compute them with RoPE and the KV store as
-// one launch), for one weight type and for Q4_K_M's mix, after a prompt;
-// with 4 heads, and with 208 (26624 rows: a device spreading them over a
-// persistent grid gives each block a run of tiles across q, k and v).
+// one launch), for one weight type and for Q4_K_M's mix, after a prompt:
+// with 4 heads; with 208 (26624 rows: a device spreading them over a
+// persistent grid gives each block a run of tiles across q, k and v); at
+// head_dim 128 with GQA after prompts of 20 to 300 tokens (one and several
+// key splits), with a window, with a soft cap, and as the first token.
 TEST_P(BackendOps, DecodeProductsIntoAttentionMatchReference) {
-  const int64_t d = 64, in = 256, prompt = 20;
+  struct Case {
+    int64_t d, n_head, n_head_kv, prompt, window;
+    double softcap;
+  };
+  const Case cases[] = {{64, 4, 2, 20, 0, 0},     {64, 4, 2, 20, 0, 0},
+                        {64, 208, 104, 20, 0, 0}, {64, 208, 104, 20, 0, 0},
+                        {128, 8, 2, 20, 0, 0},    {128, 8, 2, 100, 0, 0},
+                        {128, 32, 8, 100, 50, 0}, {128, 4, 4, 77, 0, 30.0},
+                        {128, 8, 2, 300, 0, 0},   {128, 8, 8, 0, 0, 0}};
+  const int64_t in = 256;
   const GgmlType mixes[][3] = {{GgmlType::Q4_0, GgmlType::Q4_0, GgmlType::Q4_0},
                                {GgmlType::Q4_K, GgmlType::Q4_K, GgmlType::Q6_K}};
   uint32_t seed = 300;
-  for (int c = 0; c < 4; ++c) {
-    const auto& types = mixes[c % 2];
-    const int64_t n_head = c < 2 ? 4 : 208, n_head_kv = n_head / 2;
+  int c = 0;
+  for (const Case& cs : cases) {
+    const auto& types = mixes[c++ % 2];
+    const int64_t d = cs.d, n_head = cs.n_head, n_head_kv = cs.n_head_kv, prompt = cs.prompt;
     const int64_t qrow = n_head * d, row = n_head_kv * d;
     KvCache cache({row}, prompt + 16, KvType::kF16, 16, GetParam() == Device::kCpu);
     auto b = box(&cache);
@@ -735,27 +747,29 @@ TEST_P(BackendOps, DecodeProductsIntoAttentionMatchReference) {
     SequenceState state;
     state.kv = &cache;
     state.kv_seq = cache.new_sequence();
-    const ref::AttentionShape sh{n_head, n_head_kv, d, 1.0 / std::sqrt(static_cast<double>(d)),
-                                 0,      0};
-    std::vector<int64_t> pos(prompt + 1);
+    const ref::AttentionShape sh{n_head,    n_head_kv, d, 1.0 / std::sqrt(static_cast<double>(d)),
+                                 cs.window, cs.softcap};
+    std::vector<int64_t> pos(static_cast<size_t>(prompt + 1));
     for (int64_t t = 0; t <= prompt; ++t) pos[static_cast<size_t>(t)] = t;
     // The prompt's keys and values, as given.
     auto qd = to_double(random_floats(static_cast<size_t>((prompt + 1) * qrow), seed++));
     auto kd = to_double(random_floats(static_cast<size_t>((prompt + 1) * row), seed++, 2.0f));
     auto vd = to_double(random_floats(static_cast<size_t>((prompt + 1) * row), seed++));
     auto as_float = [](const double* a, int64_t n) { return std::vector<float>(a, a + n); };
-    cache.reserve(state.kv_seq, prompt);
     AttentionStep step;
     step.shape = &sh;
     step.state = &state;
     step.rope = &rope;
-    step.positions = pos.data();
-    step.n_tokens = prompt;
-    b->be->attention(step, b->put(100, as_float(qd.data(), prompt * qrow)),
-                     b->put(101, as_float(kd.data(), prompt * row)),
-                     b->put(102, as_float(vd.data(), prompt * row)),
-                     b->be->buffer(103, static_cast<size_t>(prompt * qrow)));
-    state.kv_seq.length = prompt;
+    if (prompt > 0) {
+      cache.reserve(state.kv_seq, prompt);
+      step.positions = pos.data();
+      step.n_tokens = prompt;
+      b->be->attention(step, b->put(100, as_float(qd.data(), prompt * qrow)),
+                       b->put(101, as_float(kd.data(), prompt * row)),
+                       b->put(102, as_float(vd.data(), prompt * row)),
+                       b->be->buffer(103, static_cast<size_t>(prompt * qrow)));
+      state.kv_seq.length = prompt;
+    }
     // The decode token's products.
     const auto x = random_floats(static_cast<size_t>(in), seed++);
     const int32_t token = 0;
@@ -783,7 +797,9 @@ TEST_P(BackendOps, DecodeProductsIntoAttentionMatchReference) {
                    pos.data(), prompt + 1, sh, want.data());
     // q and k each carry a quantized product's rounding into the scores.
     EXPECT_LT(nmse(got.data(), want.data(), want.size()), tolerance::kQuantizedChainNmse)
-        << ggml_type_name(types[0]) << "/" << ggml_type_name(types[2]) << " heads=" << n_head;
+        << ggml_type_name(types[0]) << "/" << ggml_type_name(types[2]) << " d=" << d
+        << " heads=" << n_head << "/" << n_head_kv << " prompt=" << prompt
+        << " window=" << cs.window << " softcap=" << cs.softcap;
   }
 }
 
