@@ -117,18 +117,18 @@ TEST_P(BackendOps, LongProductsMatchReference) {
 // are, at shapes the layer tests do not reach: a wide input (9728, many
 // loads per row) and more 32-output groups than an H100 has SMs (4480
 // outputs, 140 groups; a device fusing the norm into the product gives
-// each group a block), for Q4_0 and Q4_K (which the CUDA device stores in
-// Q4_0's shape). Residual, product and norm are each checked, the norm
-// through the next product's input. (The first shape's wide input sizes
-// the int8 buffers the second's norm writes into, which a fused norm
-// needs.)
+// each group a block), for Q4_0, Q4_K (which the CUDA device stores in
+// Q4_0's shape) and Q6_K (Q4_K_M's down in some layers). Residual, product and norm are each
+// checked, the norm through the next product's input. (The first shape's wide input sizes the int8
+// buffers the second's norm writes into, which a fused norm needs.)
 TEST_P(BackendOps, AddNormProductsMatchReference) {
   auto b = box();
   const struct { int64_t in, out; } shapes[] = {{9728, 64}, {256, 4480}};
   uint32_t seed = 90;
-  for (int i = 0; i < 4; ++i) {
+  const GgmlType types[] = {GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K};
+  for (int i = 0; i < 6; ++i) {
     const auto& s = shapes[i % 2];
-    const GgmlType type = i < 2 ? GgmlType::Q4_0 : GgmlType::Q4_K;
+    const GgmlType type = types[i / 2];
     const TestWeight& wt = b->weight(type, s.in, s.out, seed);
     const TestWeight& next = b->weight(GgmlType::Q4_0, s.out, 64, seed + 1);
     const auto a = random_floats(static_cast<size_t>(s.in), seed + 2);

@@ -38,17 +38,17 @@ __global__ void quantize_q8_1_kernel(const float* x, int64_t n_blocks, int8_t* x
 // One pass of a lane over a Q4_0 or Q4_K row (matvec_common.cuh): kUnroll
 // blocks 32 apart from b0, loaded (constant weights, so before a kernel's
 // wait if it likes) and then multiplied with the activations.
-template <GgmlType kType>
+template <GgmlType kType, int kU = kUnroll>
 struct Q4Chunk {
-  uint4 q[kUnroll];
-  Q4ScaleBits<kType> s[kUnroll];
+  uint4 q[kU];
+  Q4ScaleBits<kType> s[kU];
 };
 
-template <GgmlType kType>
+template <GgmlType kType, int kU>
 __device__ __forceinline__ void load_q4(const uint4* qr, const uint16_t* dr, int64_t nb, int64_t b0,
-                                        Q4Chunk<kType>& c) {
+                                        Q4Chunk<kType, kU>& c) {
 #pragma unroll
-  for (int u = 0; u < kUnroll; ++u) {
+  for (int u = 0; u < kU; ++u) {
     const int64_t b = b0 + 32 * u;
     if (b < nb) {
       c.q[u] = __ldg(qr + b);
@@ -57,12 +57,12 @@ __device__ __forceinline__ void load_q4(const uint4* qr, const uint16_t* dr, int
   }
 }
 
-template <GgmlType kType>
-__device__ __forceinline__ float dot_q4(const Q4Chunk<kType>& c, int64_t nb, int64_t b0,
+template <GgmlType kType, int kU>
+__device__ __forceinline__ float dot_q4(const Q4Chunk<kType, kU>& c, int64_t nb, int64_t b0,
                                         const Activations& a) {
   float acc = 0.0f;
 #pragma unroll
-  for (int u = 0; u < kUnroll; ++u) {
+  for (int u = 0; u < kU; ++u) {
     const int64_t b = b0 + 32 * u;
     if (b < nb) {
       const int dot = dot_q4_0_block(c.q[u], a.xq[2 * b], a.xq[2 * b + 1]);
@@ -74,7 +74,7 @@ __device__ __forceinline__ float dot_q4(const Q4Chunk<kType>& c, int64_t nb, int
 
 // Partial dot products of this lane from block b_first on; the caller sums
 // the warp.
-template <GgmlType kType>
+template <GgmlType kType, int kU = kUnroll>
 __device__ float row_q4(const DeviceWeight& w, int64_t row, const Activations& a,
                         int64_t b_first = threadIdx.x) {
   const int64_t nb = w.in / 32;
@@ -82,8 +82,8 @@ __device__ float row_q4(const DeviceWeight& w, int64_t row, const Activations& a
       reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(w.q) + row * nb * 16);
   const uint16_t* dr = w.d + row * nb;  // Q4_K: the row's headers, as many bytes
   float acc = 0.0f;
-  for (int64_t b0 = b_first; b0 < nb; b0 += 32 * kUnroll) {
-    Q4Chunk<kType> c;
+  for (int64_t b0 = b_first; b0 < nb; b0 += 32 * kU) {
+    Q4Chunk<kType, kU> c;
     load_q4(qr, dr, nb, b0, c);
     acc += dot_q4(c, nb, b0, a);
   }
@@ -224,21 +224,22 @@ __device__ float row_q5_k(const DeviceWeight& w, int64_t row, const Activations&
 
 // Q6_K: eight lanes per super-block (Q6Lane), kUnrollK steps of
 // four super-blocks in flight.
+template <int kU = kUnrollK>
 __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations& a) {
   const int64_t nsb = w.in / 256;
   const auto* blocks = static_cast<const uint8_t*>(w.q) + row * nsb * kQ6Bytes;
   const uint16_t* dr = w.d + row * nsb;
   const Q6Lane lane(static_cast<int>(threadIdx.x));
   float acc = 0.0f;
-  for (int64_t sb0 = threadIdx.x / 8; sb0 < nsb; sb0 += 4 * kUnrollK) {
-    Q6Bits bits[kUnrollK];
+  for (int64_t sb0 = threadIdx.x / 8; sb0 < nsb; sb0 += 4 * kU) {
+    Q6Bits bits[kU];
 #pragma unroll
-    for (int u = 0; u < kUnrollK; ++u) {
+    for (int u = 0; u < kU; ++u) {
       const int64_t sb = sb0 + 4 * u;
       if (sb < nsb) bits[u] = lane.load(blocks + sb * kQ6Bytes, dr + sb);
     }
 #pragma unroll
-    for (int u = 0; u < kUnrollK; ++u) {
+    for (int u = 0; u < kU; ++u) {
       const int64_t sb = sb0 + 4 * u;
       if (sb < nsb) acc += lane.dot(bits[u], sb, a.xq, a.xs);
     }
@@ -248,7 +249,7 @@ __device__ float row_q6_k(const DeviceWeight& w, int64_t row, const Activations&
 
 template <GgmlType kType>
 __device__ __forceinline__ float row_dot(const DeviceWeight& w, int64_t row, const Activations& a) {
-  if constexpr (kType == GgmlType::Q6_K) return row_q6_k(w, row, a);
+  if constexpr (kType == GgmlType::Q6_K) return row_q6_k<>(w, row, a);
   if constexpr (kType == GgmlType::Q4_K || kType == GgmlType::Q4_0) return row_q4<kType>(w, row, a);
   if constexpr (kType == GgmlType::Q5_K) return row_q5_k(w, row, a);
   if constexpr (kType == GgmlType::Q8_0) return row_q8_0(w, row, a);
@@ -428,29 +429,72 @@ constexpr int kGroupWarps = 32;  // 16 warps of two rows each: slower (H100)
 // wider rows too, 7B gained more (551-557) but 8B lost (483-484).
 constexpr int64_t kWholeQ4Row = 32 * 32 * kUnroll;
 
-template <GgmlType kType, bool kPre = false>
-__global__ void __launch_bounds__(32 * kGroupWarps)
-    matvec_add_rms_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
+// A streamed block of the launch after this one (4 warps of 64 registers,
+// matvec_streamed.cu) fits beside a 32-warp block only at 56 registers or
+// fewer (32 x 56 + 4 x 64 warp-registers fill the SM's 65,536); then it
+// starts its weight copies before this launch ends. Q4_0 is at 54 as it
+// stands. Q4_K and Q6_K were at 62-64, so they keep fewer loads in flight
+// (Q4_K two blocks a lane, Q6_K one super-block step; o's preloaded Q4_K
+// headers decoded to two floats a block while waiting) under a cap: on
+// the H100, 7B Q4_K_M tg128 510-512 -> 525-527 t/s, 8B 454 -> 474-476.
+constexpr int kNeighbourRegs = 56;
+
+template <GgmlType kType>
+constexpr bool kCappedAddRms = kType == GgmlType::Q4_K || kType == GgmlType::Q6_K;
+
+template <GgmlType kType, bool kPre>
+__device__ __forceinline__ void add_rms_body(const MatvecGroup& g, const Activations& a,
+                                             const EpilogueParams& e) {
+  constexpr bool kPreQ4K = kPre && kType == GgmlType::Q4_K;
   __shared__ float vals[kGroupWarps];
   const int64_t j = blockIdx.x, row = 32 * j + threadIdx.y, i = 32 * j + threadIdx.x;
   if (threadIdx.x == 0) prefetch_row(g.w[0], row);
   [[maybe_unused]] Q4Chunk<kType> first;
+  [[maybe_unused]] float2 scales[kUnroll];  // kPreQ4K: first's, decoded
   [[maybe_unused]] const int64_t nb = g.w[0].in / 32;
   if constexpr (kPre) {
     const auto* qr =
         reinterpret_cast<const uint4*>(static_cast<const uint8_t*>(g.w[0].q) + row * nb * 16);
     load_q4(qr, g.w[0].d + row * nb, nb, threadIdx.x, first);
   }
-  pdl_start();
+  if constexpr (kPreQ4K) {
+    pdl_release();
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t b = threadIdx.x + 32 * u;
+      if (b < nb) scales[u] = q4_k_scale(first.s[u], static_cast<int>(b & 7));
+    }
+    pdl_wait();
+  } else {
+    pdl_start();
+  }
   float x = 0.0f, w = 0.0f;  // the residual and norm weight of lane i (warp 0)
   if (threadIdx.y == 0) {
     x = e.norm.x[i];
     w = __ldg(e.norm.w + i);
   }
   float part;
-  if constexpr (kPre) {
+  if constexpr (kPreQ4K) {
+    part = 0.0f;
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      const int64_t b = threadIdx.x + 32 * u;
+      if (b < nb) {
+        const int dot = dot_q4_0_block(first.q[u], a.xq[2 * b], a.xq[2 * b + 1]);
+        const float2 xs = a.xs[b];
+        part += scales[u].x * xs.x * static_cast<float>(dot) - scales[u].y * xs.y;
+      }
+    }
+    // The launcher preloads only whole rows, so this adds nothing; one
+    // block a lane keeps its registers out of the count.
+    part += row_q4<kType, 1>(g.w[0], row, a, threadIdx.x + 32 * kUnroll);
+  } else if constexpr (kPre) {
     part = dot_q4(first, nb, threadIdx.x, a) +
            row_q4<kType>(g.w[0], row, a, threadIdx.x + 32 * kUnroll);
+  } else if constexpr (kType == GgmlType::Q4_K) {
+    part = row_q4<kType, 2>(g.w[0], row, a);
+  } else if constexpr (kType == GgmlType::Q6_K) {
+    part = row_q6_k<1>(g.w[0], row, a);
   } else {
     part = row_dot<kType>(g.w[0], row, a);
   }
@@ -469,6 +513,19 @@ __global__ void __launch_bounds__(32 * kGroupWarps)
   if (threadIdx.x == 0) e.norm.parts[j] = ss;
 }
 
+template <GgmlType kType, bool kPre = false>
+__global__ void __launch_bounds__(32 * kGroupWarps)
+    matvec_add_rms_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
+  add_rms_body<kType, kPre>(g, a, e);
+}
+
+// (A cap cannot share a kernel with __launch_bounds__.)
+template <GgmlType kType, bool kPre = false>
+__global__ void __maxnreg__(kNeighbourRegs)
+    matvec_add_rms_capped_kernel(MatvecGroup g, Activations a, EpilogueParams e) {
+  add_rms_body<kType, kPre>(g, a, e);
+}
+
 using MatvecKernel = void (*)(MatvecGroup, Activations, EpilogueParams);
 
 // The instantiated kernels: one per type of kDeviceWeightTypes for the
@@ -484,10 +541,19 @@ MatvecKernel kernel_from_list(GgmlType type, std::index_sequence<I...>) {
 constexpr GgmlType kQ8InputTypes[] = {GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K,
                                       GgmlType::Q5_K, GgmlType::Q6_K};
 
+template <GgmlType kType, bool kPre = false>
+constexpr MatvecKernel add_rms_kernel_of() {
+  if constexpr (kCappedAddRms<kType>) {
+    return matvec_add_rms_capped_kernel<kType, kPre>;
+  } else {
+    return matvec_add_rms_kernel<kType, kPre>;
+  }
+}
+
 template <size_t... I>
 MatvecKernel add_rms_kernel_from_list(GgmlType type, std::index_sequence<I...>) {
   MatvecKernel k = nullptr;
-  ((type == kQ8InputTypes[I] ? (k = matvec_add_rms_kernel<kQ8InputTypes[I]>, 0) : 0), ...);
+  ((type == kQ8InputTypes[I] ? (k = add_rms_kernel_of<kQ8InputTypes[I]>(), 0) : 0), ...);
   return k;
 }
 
@@ -525,8 +591,8 @@ void launch_group(const MatvecGroup& g, const MatvecInput& in, Epilogue ep, cons
     // before the wait (see the kernel).
     const GgmlType t = g.w[0].type;
     if ((t == GgmlType::Q4_0 || t == GgmlType::Q4_K) && g.w[0].in <= kWholeQ4Row) {
-      launch(t == GgmlType::Q4_0 ? matvec_add_rms_kernel<GgmlType::Q4_0, true>
-                                 : matvec_add_rms_kernel<GgmlType::Q4_K, true>,
+      launch(t == GgmlType::Q4_0 ? add_rms_kernel_of<GgmlType::Q4_0, true>()
+                                 : add_rms_kernel_of<GgmlType::Q4_K, true>(),
              dim3(static_cast<unsigned>(g.w[0].out / 32)), dim3(32, kGroupWarps), 0, s, g,
              activations(in), e);
       return;

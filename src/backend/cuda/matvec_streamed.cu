@@ -222,11 +222,15 @@ __global__ void __launch_bounds__(32 * kStreamWarps)
       // 32-bit tile-local indices (a tile fits in shared memory): the
       // compiler then hoists the lane's scale shifts (b & 7 is the lane's).
       // Q4_0's loop ran slower this way, so it keeps the general one below.
+      // Unrolled twice except in q/k/v: there the kernel must stay at 64
+      // registers to fit beside down's add-and-norm blocks (kNeighbourRegs
+      // in matvec_kernels.cu); unrolled it takes 76.
       const int nb32 = static_cast<int>(nb);
       const auto* q_rows = reinterpret_cast<const uint4*>(st) + warp * kStreamRows * nb32;
       const auto* s_rows =
           reinterpret_cast<const uint4*>(st + l.q_bytes) + warp * kStreamRows * nb32 / 8;
-#pragma unroll 2
+      constexpr int kUnrollQ4K = kRope ? 1 : 2;
+#pragma unroll kUnrollQ4K
       for (int b = lane; b < nb32; b += 32) {
         const int4 lo = xq[2 * b], hi = xq[2 * b + 1];
         const float2 x = xs[b];
