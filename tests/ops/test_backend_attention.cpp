@@ -9,6 +9,7 @@
 
 #include "backend_ops_fixture.h"
 #include "blocks/forward_context.h"
+#include "core/fp16.h"
 #include "op_test_util.h"
 #include "ops/reference_ops.h"
 #include "ops/tolerances.h"
@@ -144,6 +145,62 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
         << "heads " << c.n_head << "/" << c.n_head_kv << " d=" << c.head_dim << " n_kv=" << c.n_kv
         << " n_q=" << c.n_q << " window=" << c.window << " softcap=" << c.softcap
         << " rope=" << with_rope;
+  }
+}
+
+// Decode steps one after another over a cache of 256 positions (the GPU
+// splits its keys in ranges of 64 and merges them per step, leaving its
+// scratch clean for the next): positions 60 to 199, across the ranges'
+// edges, every step's output against fp64 attention; with and without a
+// window that leaves the first ranges behind.
+TEST_P(BackendOps, DecodeStepsAcrossSplitsMatchReference) {
+  const int64_t n_head = 4, n_head_kv = 2, d = 64, prompt = 60, last = 199;
+  const int64_t row = n_head_kv * d, qrow = n_head * d, n = last + 1;
+  uint32_t seed = 700;
+  for (const int64_t window : {int64_t{0}, int64_t{70}}) {
+    const auto q = random_floats(static_cast<size_t>(n * qrow), seed++, 2.0f);
+    const auto k = random_floats(static_cast<size_t>(n * row), seed++, 2.0f);
+    const auto v = random_floats(static_cast<size_t>(n * row), seed++);
+    KvCache cache({row}, 256, KvType::kF16, 16, GetParam() == Device::kCpu);
+    auto b = box(&cache);
+    SequenceState state;
+    state.kv = &cache;
+    state.kv_seq = cache.new_sequence();
+    const ref::AttentionShape sh{n_head, n_head_kv, d, 1.0 / std::sqrt(static_cast<double>(d)),
+                                 window, 0.0};
+    std::vector<int64_t> pos(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) pos[static_cast<size_t>(t)] = t;
+    // The reference reads the keys and values as the F16 cache holds them.
+    auto as_stored = [](std::vector<float> a) {
+      for (float& x : a) x = fp16_to_fp32(fp32_to_fp16(x));
+      return to_double(a);
+    };
+    const auto qd = to_double(q), kd = as_stored(k), vd = as_stored(v);
+    for (int64_t first = 0; first < n;) {
+      const int64_t count = first == 0 ? prompt : 1;
+      cache.reserve(state.kv_seq, count);
+      auto slice = [&](const std::vector<float>& a, int64_t w) {
+        return std::vector<float>(a.begin() + first * w, a.begin() + (first + count) * w);
+      };
+      float* dout = b->be->buffer(103, static_cast<size_t>(count * qrow));
+      AttentionStep step;
+      step.shape = &sh;
+      step.positions = pos.data() + first;
+      step.n_tokens = count;
+      step.state = &state;
+      b->be->attention(step, b->put(100, slice(q, qrow)), b->put(101, slice(k, row)),
+                       b->put(102, slice(v, row)), dout);
+      state.kv_seq.length = first + count;
+      if (count == 1) {
+        const auto got = b->get(dout, static_cast<size_t>(qrow));
+        std::vector<double> want(static_cast<size_t>(qrow));
+        ref::attention(qd.data() + first * qrow, pos.data() + first, 1, kd.data(), vd.data(),
+                       pos.data(), first + 1, sh, want.data());
+        ASSERT_LT(nmse(got.data(), want.data(), want.size()), tolerance::kFp32Nmse)
+            << "position " << first << " window " << window;
+      }
+      first += count;
+    }
   }
 }
 

@@ -674,14 +674,13 @@ class CudaBackend final : public Backend {
                                  const ref::AttentionShape& shape) {
     const DecodeSplit split = decode_split(kv, n);
     if (split.n_splits <= 1) return {};
-    const size_t floats = static_cast<size_t>(shape.n_head * split.n_splits * (shape.head_dim + 2));
-    const size_t counters = static_cast<size_t>(shape.n_head) * sizeof(int);
-    auto* partial = static_cast<float*>(grow(split_partial_, floats * sizeof(float), "attention"));
-    if (counters > split_done_.bytes()) {
-      grow(split_done_, counters, "attention");
-      MA_CUDA_CHECK(cudaMemsetAsync(split_done_.get(), 0, counters, stream_));
+    const size_t bytes =
+        static_cast<size_t>(shape.n_head * split.n_splits * (shape.head_dim + 2)) * 8;
+    if (bytes > split_partial_.bytes()) {
+      grow(split_partial_, bytes, "attention");
+      MA_CUDA_CHECK(cudaMemsetAsync(split_partial_.get(), 0, bytes, stream_));
     }
-    return {partial, static_cast<int*>(split_done_.get())};
+    return {static_cast<uint64_t*>(split_partial_.get())};
   }
 
   RopeDevice rope_device(const RopeParams& p) {
@@ -722,7 +721,7 @@ class CudaBackend final : public Backend {
   std::optional<PendingEmbedding> pending_embedding_;
   Recording graphs_[2];  // decode with logits out; greedy decode
   Download recorded_download_;
-  DeviceBuffer tokens_, argmax_, split_partial_, split_done_;
+  DeviceBuffer tokens_, argmax_, split_partial_;
   DeviceBuffer rms_parts_;
   // Two q8_1 activation buffers, so a kernel reading one may write its
   // output's copy to the other; q8_slot_ is the one written last.

@@ -76,10 +76,10 @@ struct DecodeSplit {
 };
 DecodeSplit decode_split(const KvLayerDevice& kv, int64_t n);
 // Device scratch of a split decode step: partial [n_head x n_splits x
-// (head_dim + 2)] floats and done [n_head] ints, zeroed once.
+// (head_dim + 2)] words, each a float and a flag saying it is written,
+// zeroed once (the merging block zeroes what it read).
 struct AttentionScratch {
-  float* partial = nullptr;
-  int* done = nullptr;
+  uint64_t* partial = nullptr;
 };
 // Causal (optionally windowed, soft-capped) attention of q [n x n_head x d]
 // at positions[t] over the cached positions [0, positions[t]]. A decode
