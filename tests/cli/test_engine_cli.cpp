@@ -103,9 +103,14 @@ TEST(CliEngine, BenchJsonHasLlamaBenchKeys) {
     }
     EXPECT_EQ(j["n_threads"], 1);
     EXPECT_GT(j["avg_ts"].get<double>(), 0);
+    // Each test's context holds its tokens, as llama-bench sizes it.
+    EXPECT_EQ(j["n_ctx"], n == 0 ? 32 : 8);
     ++n;
   }
   EXPECT_EQ(n, 2);
+  const auto sized = run_cli("bench --json -m " + path.string() + " -p 8 -n 8 -r 1 -t 1 -c 64");
+  ASSERT_EQ(sized.exit_code, 0) << sized.err;
+  EXPECT_NE(sized.out.find("\"n_ctx\":64"), std::string::npos) << sized.out;
 }
 
 TEST(CliEngine, PerplexityPrintsFinalEstimate) {

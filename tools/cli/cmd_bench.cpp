@@ -45,30 +45,17 @@ Result summarize(const std::vector<double>& seconds, int64_t n_tokens) {
   return r;
 }
 
+// Each test runs in a session of its own, whose context (without -c) is
+// the test's tokens, as llama-bench sizes its contexts (n_prompt + n_gen):
+// the decode kernels' key splits follow the cache's size.
 void run(const BenchOptions& o) {
   const LoadedModel loaded = load_timed(o.model);
   const Model& model = *loaded.model;
   const ModelInfo info = ModelInfo::from_gguf(model.file());
-  SessionOptions so = o.model.session_options();
-  if (so.n_ctx == 0) so.n_ctx = std::max<int64_t>(o.n_prompt, o.n_gen) + 1;
-  Session session(model, so);
-  const bool gpu = session.device() == Device::kCuda;
-  const std::string backend = gpu ? "CUDA" : "CPU";
   std::mt19937 rng(1234);
   std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(model.hparams().n_vocab) - 1);
   std::vector<int32_t> tokens(static_cast<size_t>(std::max(o.n_prompt, o.n_gen)));
   for (auto& t : tokens) t = dist(rng);
-
-  auto time_it = [&](auto&& body) {
-    session.reset();
-    const auto t0 = std::chrono::steady_clock::now();
-    body();
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  };
-  auto prompt = [&] { session.prefill({tokens.data(), static_cast<size_t>(o.n_prompt)}); };
-  auto gen = [&] {
-    for (int64_t i = 0; i < o.n_gen; ++i) session.decode(tokens[static_cast<size_t>(i)]);
-  };
 
   struct Test {
     const char* name;
@@ -82,6 +69,21 @@ void run(const BenchOptions& o) {
     std::printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
   }
   for (const Test& t : tests) {
+    SessionOptions so = o.model.session_options();
+    if (so.n_ctx == 0) so.n_ctx = t.n_prompt + t.n_gen;
+    Session session(model, so);
+    const bool gpu = session.device() == Device::kCuda;
+    const std::string backend = gpu ? "CUDA" : "CPU";
+    auto time_it = [&](auto&& body) {
+      session.reset();
+      const auto t0 = std::chrono::steady_clock::now();
+      body();
+      return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
+    auto prompt = [&] { session.prefill({tokens.data(), static_cast<size_t>(t.n_prompt)}); };
+    auto gen = [&] {
+      for (int64_t i = 0; i < t.n_gen; ++i) session.decode(tokens[static_cast<size_t>(i)]);
+    };
     const bool is_pp = t.n_prompt > 0;
     time_it(is_pp ? std::function<void()>(prompt) : std::function<void()>(gen));  // warm-up
     std::vector<double> secs;
@@ -100,6 +102,7 @@ void run(const BenchOptions& o) {
                        {"gpu_info", gpu ? cuda_device_name() : ""},
                        {"n_threads", session.n_threads()},
                        {"n_batch", 512},
+                       {"n_ctx", so.n_ctx},
                        {"type_k", o.model.kv_type},
                        {"n_prompt", t.n_prompt},
                        {"n_gen", t.n_gen},
