@@ -66,7 +66,8 @@ struct AttnParams {
 // recorded decode step keeps its grid; splits holding none of the keys end
 // at once, and when one split holds them all it writes the output itself.
 // (On the H100 the fence, counter and reads of the last block to finish
-// had cost tg128 1.5%: 7B Q4_0 552-557 t/s, 561-566 without the merge.)
+// had cost tg128 1.5%: 7B Q4_0 552-557 t/s, 561-566 without any merge;
+// with this one 565-566.)
 struct SplitParams {
   int64_t chunk = 0;  // keys per split; 0: one block per (t, h), no partials
   int n_splits = 1;
