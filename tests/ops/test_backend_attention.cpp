@@ -23,6 +23,34 @@ using test::random_floats;
 using test::TestWeight;
 using test::to_double;
 
+// Positions [first, first + count) of q, k, v (rows of the shape's heads)
+// through the backend's attention, their keys and values stored into the
+// sequence's cache; returns the output of those positions.
+std::vector<float> attend(test::BackendBox& b, KvCache& cache, SequenceState& state,
+                          const ref::AttentionShape& sh, const RopeParams* rope,
+                          const std::vector<float>& q, const std::vector<float>& k,
+                          const std::vector<float>& v, const std::vector<int64_t>& pos,
+                          int64_t first, int64_t count) {
+  const int64_t qrow = sh.n_head * sh.head_dim, row = sh.n_head_kv * sh.head_dim;
+  cache.reserve(state.kv_seq, count);
+  auto slice = [&](const std::vector<float>& a, int64_t w) {
+    return std::vector<float>(a.begin() + first * w, a.begin() + (first + count) * w);
+  };
+  float* dq = b.put(100, slice(q, qrow));
+  float* dk = b.put(101, slice(k, row));
+  const float* dv = b.put(102, slice(v, row));
+  float* dout = b.be->buffer(103, static_cast<size_t>(count * qrow));
+  AttentionStep step;
+  step.shape = &sh;
+  step.positions = pos.data() + first;
+  step.n_tokens = count;
+  step.state = &state;
+  step.rope = rope;
+  b.be->attention(step, dq, dk, dv, dout);
+  state.kv_seq.length = first + count;
+  return b.get(dout, static_cast<size_t>(count * qrow));
+}
+
 struct AttentionCase {
   int64_t n_head, n_head_kv, head_dim, n_kv, n_q, window;
   double softcap;
@@ -107,23 +135,7 @@ TEST_P(BackendOps, PagedAttentionMatchesReference) {
     for (const auto& [first, count] :
          {std::pair{int64_t{0}, c.n_kv - c.n_q}, std::pair{c.n_kv - c.n_q, c.n_q}}) {
       if (count == 0) continue;
-      cache.reserve(state.kv_seq, count);
-      auto slice = [&](const std::vector<float>& a, int64_t w) {
-        return std::vector<float>(a.begin() + first * w, a.begin() + (first + count) * w);
-      };
-      float* dq = b->put(100, slice(q, qrow));
-      float* dk = b->put(101, slice(k, row));
-      const float* dv = b->put(102, slice(v, row));
-      float* dout = b->be->buffer(103, static_cast<size_t>(count * qrow));
-      AttentionStep step;
-      step.shape = &sh;
-      step.positions = pos.data() + first;
-      step.n_tokens = count;
-      step.state = &state;
-      step.rope = with_rope ? &rope : nullptr;
-      b->be->attention(step, dq, dk, dv, dout);
-      state.kv_seq.length = first + count;
-      got = b->get(dout, static_cast<size_t>(count * qrow));
+      got = attend(*b, cache, state, sh, with_rope ? &rope : nullptr, q, k, v, pos, first, count);
     }
     auto qd = to_double(q), kd = to_double(k);
     const auto vd = to_double(v);
@@ -178,21 +190,8 @@ TEST_P(BackendOps, DecodeStepsAcrossSplitsMatchReference) {
     const auto qd = to_double(q), kd = as_stored(k), vd = as_stored(v);
     for (int64_t first = 0; first < n;) {
       const int64_t count = first == 0 ? prompt : 1;
-      cache.reserve(state.kv_seq, count);
-      auto slice = [&](const std::vector<float>& a, int64_t w) {
-        return std::vector<float>(a.begin() + first * w, a.begin() + (first + count) * w);
-      };
-      float* dout = b->be->buffer(103, static_cast<size_t>(count * qrow));
-      AttentionStep step;
-      step.shape = &sh;
-      step.positions = pos.data() + first;
-      step.n_tokens = count;
-      step.state = &state;
-      b->be->attention(step, b->put(100, slice(q, qrow)), b->put(101, slice(k, row)),
-                       b->put(102, slice(v, row)), dout);
-      state.kv_seq.length = first + count;
+      const auto got = attend(*b, cache, state, sh, nullptr, q, k, v, pos, first, count);
       if (count == 1) {
-        const auto got = b->get(dout, static_cast<size_t>(qrow));
         std::vector<double> want(static_cast<size_t>(qrow));
         ref::attention(qd.data() + first * qrow, pos.data() + first, 1, kd.data(), vd.data(),
                        pos.data(), first + 1, sh, want.data());
