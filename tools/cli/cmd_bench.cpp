@@ -85,11 +85,10 @@ void run(const BenchOptions& o) {
       for (int64_t i = 0; i < t.n_gen; ++i) session.decode(tokens[static_cast<size_t>(i)]);
     };
     const bool is_pp = t.n_prompt > 0;
-    time_it(is_pp ? std::function<void()>(prompt) : std::function<void()>(gen));  // warm-up
+    const std::function<void()> body = is_pp ? std::function<void()>(prompt) : gen;
+    time_it(body);  // warm-up
     std::vector<double> secs;
-    for (int r = 0; r < o.reps; ++r) {
-      secs.push_back(time_it(is_pp ? std::function<void()>(prompt) : std::function<void()>(gen)));
-    }
+    for (int r = 0; r < o.reps; ++r) secs.push_back(time_it(body));
     const Result res = summarize(secs, is_pp ? t.n_prompt : t.n_gen);
     const std::string test_name =
         std::string(t.name) + std::to_string(is_pp ? t.n_prompt : t.n_gen);
